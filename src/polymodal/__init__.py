@@ -1,0 +1,234 @@
+"""polymodal: one OpenAI-format API over many model providers.
+
+    import polymodal
+    r = polymodal.completion(model="openai/gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+    print(r.choices[0].message.content)
+
+``import polymodal`` is light: httpx, pydantic and everything provider-specific load on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from polymodal import errors
+from polymodal.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyViolationError,
+    ContextWindowExceededError,
+    InternalServerError,
+    JSONSchemaValidationError,
+    MediaFetchError,
+    ModelNotFoundError,
+    NotFoundError,
+    PermissionDeniedError,
+    PolymodalError,
+    RateLimitError,
+    ServiceUnavailableError,
+    TimeoutError,
+    UnsupportedParamsError,
+)
+
+if TYPE_CHECKING:
+    from polymodal.objects import ChatCompletion, ChatCompletionChunk
+    from polymodal.registry import ModelInfo
+
+__version__ = "0.1.0"
+
+# Documented module defaults (the only module-level state users may set).
+vertex_project: str | None = None
+vertex_location: str | None = None
+vertex_ai_safety_settings: list[dict[str, Any]] | None = None
+drop_params: bool = False
+
+
+def _defaults() -> dict[str, Any]:
+    return {"drop_params": True} if drop_params else {}
+
+
+class ChatStream:
+    """Iterator of ``ChatCompletionChunk``; closes its connection when exhausted or closed."""
+
+    def __init__(self, events: Iterator[Any]) -> None:
+        self._events = events
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        from polymodal.openai_format import render_chunk
+
+        for event in self._events:
+            yield render_chunk(event)
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+
+class AsyncChatStream:
+    """Async iterator of ``ChatCompletionChunk``."""
+
+    def __init__(self, events: AsyncIterator[Any]) -> None:
+        self._events = events
+
+    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        from polymodal.openai_format import render_chunk
+
+        async for event in self._events:
+            yield render_chunk(event)
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        close = getattr(self._events, "aclose", None)
+        if close is not None:
+            await close()
+
+
+@overload
+def completion(
+    model: str, messages: Any, *, stream: Literal[True], **params: Any
+) -> ChatStream: ...
+@overload
+def completion(
+    model: str, messages: Any, *, stream: Literal[False] = ..., **params: Any
+) -> ChatCompletion: ...
+@overload
+def completion(
+    model: str, messages: Any, *, stream: bool, **params: Any
+) -> ChatCompletion | ChatStream: ...
+def completion(
+    model: str, messages: Any, *, stream: bool = False, **params: Any
+) -> ChatCompletion | ChatStream:
+    """OpenAI-format chat completion against any supported provider (see API.md)."""
+    from polymodal import _chat
+    from polymodal.openai_format import render_chat
+
+    prepared = _chat.prepare_chat(
+        model, messages, {**params, "stream": stream}, defaults=_defaults()
+    )
+    if stream:
+        return ChatStream(_chat.stream_chat(prepared))
+    return render_chat(_chat.run_chat(prepared))
+
+
+@overload
+async def acompletion(
+    model: str, messages: Any, *, stream: Literal[True], **params: Any
+) -> AsyncChatStream: ...
+@overload
+async def acompletion(
+    model: str, messages: Any, *, stream: Literal[False] = ..., **params: Any
+) -> ChatCompletion: ...
+@overload
+async def acompletion(
+    model: str, messages: Any, *, stream: bool, **params: Any
+) -> ChatCompletion | AsyncChatStream: ...
+async def acompletion(
+    model: str, messages: Any, *, stream: bool = False, **params: Any
+) -> ChatCompletion | AsyncChatStream:
+    """Async twin of :func:`completion`."""
+    from polymodal import _chat
+    from polymodal.openai_format import render_chat
+
+    prepared = _chat.prepare_chat(
+        model, messages, {**params, "stream": stream}, defaults=_defaults()
+    )
+    if stream:
+        return AsyncChatStream(_chat.astream_chat(prepared))
+    return render_chat(await _chat.arun_chat(prepared))
+
+
+# --------------------------------------------------------------------------- registry answers
+
+
+def get_model_info(model: str) -> ModelInfo:
+    """What the packaged registry knows of ``model``; raises ``ModelNotFoundError`` if nothing."""
+    from polymodal import registry
+
+    return registry.get_model_info(model)
+
+
+def supports_vision(model: str) -> bool:
+    from polymodal import registry
+
+    return registry.supports_vision(model)
+
+
+def supports_function_calling(model: str) -> bool:
+    from polymodal import registry
+
+    return registry.supports_function_calling(model)
+
+
+def supports_response_schema(model: str) -> bool:
+    from polymodal import registry
+
+    return registry.supports_response_schema(model)
+
+
+def supports_reasoning(model: str) -> bool:
+    from polymodal import registry
+
+    return registry.supports_reasoning(model)
+
+
+def supports_pdf_input(model: str) -> bool:
+    from polymodal import registry
+
+    return registry.supports_pdf_input(model)
+
+
+def register_model(key: str, **fields: Any) -> None:
+    """Add or override a registry entry at runtime (e.g. a self-hosted vision model)."""
+    from polymodal import registry
+
+    registry.register_model(key, **fields)
+
+
+__all__ = [
+    "APIConnectionError",
+    "AsyncChatStream",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatStream",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "InternalServerError",
+    "JSONSchemaValidationError",
+    "MediaFetchError",
+    "ModelNotFoundError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PolymodalError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "TimeoutError",
+    "UnsupportedParamsError",
+    "acompletion",
+    "completion",
+    "drop_params",
+    "errors",
+    "get_model_info",
+    "register_model",
+    "supports_function_calling",
+    "supports_pdf_input",
+    "supports_reasoning",
+    "supports_response_schema",
+    "supports_vision",
+    "vertex_ai_safety_settings",
+    "vertex_location",
+    "vertex_project",
+]

@@ -1,0 +1,427 @@
+"""The OpenAI Chat Completions wire format: pure encode / decode / stream decoding.
+
+Used by OpenAI, Azure OpenAI, every OpenAI-compatible server, and later by partner models that
+speak it (Llama on Vertex, Model Garden endpoints). ``dialect`` is ``"openai"`` (api.openai.com),
+``"azure"`` or ``"compatible"`` (any other server, which may take a few keys OpenAI doesn't).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from polymodal.errors import BadRequestError, UnsupportedParamsError, error_from_response
+from polymodal.types import (
+    AudioPart,
+    ChatRequest,
+    ChatResult,
+    Choice,
+    ChoiceDelta,
+    FilePart,
+    ImagePart,
+    Message,
+    NamedToolChoice,
+    Part,
+    ReasoningBlock,
+    StreamEvent,
+    TextPart,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    VideoPart,
+)
+
+OFFICIAL = frozenset({"openai", "azure"})
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def _media_url(part: ImagePart | VideoPart, dialect: str, model: str) -> str:
+    src = part.source
+    if src.data is not None:
+        return src.as_data_url()
+    if src.url is None:
+        raise BadRequestError(
+            f"model {model!r} takes images by URL or base64, not by file id ({src.file_id!r})",
+            model=model,
+            param="image_url",
+        )
+    if dialect in OFFICIAL and src.url.startswith(("gs://", "s3://")):
+        raise BadRequestError(
+            f"{dialect} cannot fetch {src.url.split('/')[0]}// URIs (model {model!r}); pass the image "
+            "as an https URL or a base64 data URL",
+            model=model,
+            param="image_url",
+        )
+    return src.url
+
+
+def _encode_part(part: Part, dialect: str, model: str) -> dict[str, Any]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    if isinstance(part, ImagePart):
+        image: dict[str, Any] = {"url": _media_url(part, dialect, model)}
+        if part.detail is not None:
+            image["detail"] = part.detail
+        # ``format`` is ours, not OpenAI's: it is not sent (it only steers mime-typed targets).
+        return {"type": "image_url", "image_url": image}
+    if isinstance(part, AudioPart):
+        if part.source.data is None:
+            raise BadRequestError(
+                f"model {model!r} takes audio only as base64 data; resolve the URL first",
+                model=model,
+                param="input_audio",
+            )
+        fmt = part.format or (part.source.mime_type or "audio/wav").split("/")[-1]
+        fmt = {"mpeg": "mp3", "x-wav": "wav"}.get(fmt, fmt)
+        return {"type": "input_audio", "input_audio": {"data": part.source.data, "format": fmt}}
+    if isinstance(part, FilePart):
+        src = part.source
+        file: dict[str, Any] = {}
+        if src.data is not None:
+            file["file_data"] = src.as_data_url()
+            file["filename"] = src.filename or _default_filename(src.mime_type)
+        elif src.file_id is not None:
+            file["file_id"] = src.file_id
+        else:
+            raise BadRequestError(
+                f"model {model!r} takes files as base64 file_data or an uploaded file_id, not a URL "
+                f"({src.url!r}); resolve the URL first",
+                model=model,
+                param="file",
+            )
+        return {"type": "file", "file": file}
+    if isinstance(part, VideoPart):
+        if dialect in OFFICIAL:
+            raise UnsupportedParamsError(
+                f"{dialect} chat models do not take video input (model {model!r})",
+                model=model,
+                param="video_url",
+            )
+        return {"type": "video_url", "video_url": {"url": _media_url(part, dialect, model)}}
+    raise BadRequestError(f"unsupported content part {part!r}", model=model)
+
+
+def _default_filename(mime: str | None) -> str:
+    ext = (mime or "application/pdf").split("/")[-1].split("+")[0]
+    return f"file.{ext}"
+
+
+def encode_message(msg: Message, dialect: str, model: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": msg.role}
+    if isinstance(msg.content, list):
+        out["content"] = [_encode_part(p, dialect, model) for p in msg.content]
+    else:
+        out["content"] = msg.content
+    if msg.name is not None:
+        out["name"] = msg.name
+    if msg.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in msg.tool_calls
+        ]
+    if msg.tool_call_id is not None:
+        out["tool_call_id"] = msg.tool_call_id
+    if msg.extra:
+        out.update(msg.extra)
+    return out
+
+
+def _unsupported(req: ChatRequest, dialect: str) -> list[str]:
+    names = []
+    if req.safety_settings is not None:
+        names.append("safety_settings")
+    if req.cached_content is not None:
+        names.append("cached_content")
+    if req.thinking is not None:
+        names.append("thinking")
+    if req.builtin_tools:
+        names.append("tools (" + ", ".join(sorted({k for t in req.builtin_tools for k in t})) + ")")
+    return names
+
+
+def encode(
+    req: ChatRequest,
+    *,
+    dialect: str = "openai",
+    drop_params: bool = False,
+    include_model: bool = True,
+) -> dict[str, Any]:
+    """IR -> Chat Completions body. Raises ``UnsupportedParamsError`` for what the target can't take."""
+    unsupported = _unsupported(req, dialect)
+    if unsupported:
+        if not drop_params:
+            raise UnsupportedParamsError(
+                f"{', '.join(unsupported)} not supported by {dialect} chat model {req.model!r}; "
+                "pass drop_params=True to drop, or extra_body={...} to send provider fields as given",
+                model=req.model,
+                param=unsupported[0],
+            )
+        from polymodal._warn import warn_dropped
+
+        warn_dropped(unsupported, req.model, f"not supported by the {dialect} chat format")
+    body: dict[str, Any] = {}
+    if include_model:
+        body["model"] = req.model
+    body["messages"] = [encode_message(m, dialect, req.model) for m in req.messages]
+    for key in (
+        "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
+        "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user",
+        "reasoning_effort", "parallel_tool_calls",
+    ):  # fmt: skip
+        value = getattr(req, key)
+        if value is not None:
+            body[key] = value
+    if req.tools:
+        tools = []
+        for t in req.tools:
+            fn: dict[str, Any] = {"name": t.name}
+            if t.description is not None:
+                fn["description"] = t.description
+            if t.parameters is not None:
+                fn["parameters"] = t.parameters
+            if t.strict is not None:
+                fn["strict"] = t.strict
+            tools.append({"type": "function", "function": fn})
+        body["tools"] = tools
+    if req.tool_choice is not None:
+        if isinstance(req.tool_choice, NamedToolChoice):
+            body["tool_choice"] = {"type": "function", "function": {"name": req.tool_choice.name}}
+        else:
+            body["tool_choice"] = req.tool_choice
+    rf = req.response_format
+    if rf is not None:
+        if rf.type == "json_schema":
+            spec: dict[str, Any] = {"name": rf.name or "response", "schema": rf.schema}
+            if rf.description is not None:
+                spec["description"] = rf.description
+            if rf.strict is not None:
+                spec["strict"] = rf.strict
+            body["response_format"] = {"type": "json_schema", "json_schema": spec}
+        else:
+            body["response_format"] = {"type": rf.type}
+    if req.stream:
+        body["stream"] = True
+        if req.stream_options is not None:
+            body["stream_options"] = req.stream_options
+    body.update(req.passthrough)
+    body.update(req.extra_body)
+    return body
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def decode_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = raw.get("prompt_tokens_details") or {}
+    completion = raw.get("completion_tokens_details") or {}
+    prompt_tokens = raw.get("prompt_tokens") or 0
+    completion_tokens = raw.get("completion_tokens") or 0
+    cached = prompt.get("cached_tokens")
+    if cached is None:
+        cached = raw.get("prompt_cache_hit_tokens")  # DeepSeek's spelling
+    return Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=raw.get("total_tokens") or prompt_tokens + completion_tokens,
+        cached_tokens=cached,
+        reasoning_tokens=completion.get("reasoning_tokens"),
+        audio_prompt_tokens=prompt.get("audio_tokens"),
+        audio_completion_tokens=completion.get("audio_tokens"),
+        accepted_prediction_tokens=completion.get("accepted_prediction_tokens"),
+        rejected_prediction_tokens=completion.get("rejected_prediction_tokens"),
+    )
+
+
+def _new_call_id() -> str:
+    return "call_" + uuid.uuid4().hex[:24]
+
+
+def _reasoning_text(msg: dict[str, Any]) -> str | None:
+    # DeepSeek / vLLM say ``reasoning_content``; OpenRouter and others say ``reasoning``.
+    for key in ("reasoning_content", "reasoning"):
+        value = msg.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+_MESSAGE_FIELDS = frozenset(
+    {"role", "content", "tool_calls", "refusal", "annotations", "reasoning_content", "reasoning",
+     "function_call", "reasoning_details"}
+)  # fmt: skip
+
+
+def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
+    """Chat Completions response body -> IR."""
+    if "error" in body and "choices" not in body:
+        raise error_from_response(int(body.get("status", 500) or 500), body, provider=provider,
+                                  model=body.get("model"))  # fmt: skip
+    choices: list[Choice] = []
+    for raw in body.get("choices") or ():
+        msg = raw.get("message") or {}
+        calls = []
+        for call in msg.get("tool_calls") or ():
+            fn = call.get("function") or {}
+            args = fn.get("arguments")
+            calls.append(
+                ToolCall(
+                    id=call.get("id") or _new_call_id(),
+                    name=fn.get("name") or "",
+                    arguments=args if isinstance(args, str) and args else "{}",
+                )
+            )
+        reasoning_text = _reasoning_text(msg)
+        extra = {k: v for k, v in msg.items() if k not in _MESSAGE_FIELDS and v is not None}
+        finish = raw.get("finish_reason")
+        choices.append(
+            Choice(
+                index=raw.get("index", len(choices)),
+                content=msg.get("content"),
+                tool_calls=calls,
+                reasoning=[ReasoningBlock(reasoning_text)] if reasoning_text else [],
+                annotations=list(msg.get("annotations") or ()),
+                finish_reason=finish,
+                native_finish_reason=raw.get("native_finish_reason") or finish,
+                refusal=msg.get("refusal"),
+                logprobs=raw.get("logprobs"),
+                extra=extra,
+            )
+        )
+    psf: dict[str, Any] = {}
+    for key in ("prompt_filter_results", "citations", "search_results"):
+        if body.get(key) is not None:
+            psf[key] = body[key]
+    for i, raw in enumerate(body.get("choices") or ()):
+        cfr = raw.get("content_filter_results")
+        if cfr:
+            psf.setdefault("content_filter_results", {})[i] = cfr
+    return ChatResult(
+        id=body.get("id") or "",
+        model=body.get("model") or "",
+        choices=choices,
+        created=body.get("created") or 0,
+        usage=decode_usage(body.get("usage")),
+        system_fingerprint=body.get("system_fingerprint"),
+        service_tier=body.get("service_tier"),
+        provider=provider,
+        provider_specific_fields=psf,
+    )
+
+
+# --------------------------------------------------------------------------- stream
+
+
+class StreamDecoder:
+    """Chat Completions SSE ``data:`` payloads -> :class:`StreamEvent`.
+
+    Normalises the tool-call quirks of real servers: a function name repeated across deltas is
+    emitted once; a call with missing or empty arguments gets ``"{}"`` when its choice finishes;
+    a call without an id gets one; a delta without ``index`` is placed by id or position.
+    """
+
+    __slots__ = ("_calls", "provider")
+
+    def __init__(self, provider: str = "openai") -> None:
+        self.provider = provider
+        # (choice index, tool index) -> [id, name, got_arguments]
+        self._calls: dict[tuple[int, int], list[Any]] = {}
+
+    def _tool_delta(self, choice: int, raw: dict[str, Any], position: int) -> ToolCallDelta | None:
+        index = raw.get("index")
+        call_id = raw.get("id") or None
+        if not isinstance(index, int):
+            index = next(
+                (
+                    k[1]
+                    for k, v in self._calls.items()
+                    if k[0] == choice and call_id and v[0] == call_id
+                ),
+                position,
+            )
+        state = self._calls.get((choice, index))
+        fn = raw.get("function") or {}
+        name = fn.get("name") or None
+        args = fn.get("arguments")
+        if state is None:
+            state = [call_id or _new_call_id(), None, False]
+            self._calls[(choice, index)] = state
+            out = ToolCallDelta(index=index, id=state[0])
+        else:
+            out = ToolCallDelta(index=index)
+        if name and state[1] is None:
+            state[1] = name
+            out.name = name
+        if isinstance(args, str) and args:
+            state[2] = True
+            out.arguments = args
+        if out.id is None and out.name is None and out.arguments is None:
+            return None
+        return out
+
+    def _finish_calls(self, choice: int) -> list[ToolCallDelta]:
+        closing = []
+        for (c, index), state in self._calls.items():
+            if c == choice and not state[2]:
+                state[2] = True
+                closing.append(ToolCallDelta(index=index, arguments="{}"))
+        return closing
+
+    def feed(self, data: dict[str, Any]) -> StreamEvent:
+        if "error" in data and not data.get("choices"):
+            err = data["error"]
+            code = err.get("code") if isinstance(err, dict) else None
+            status = code if isinstance(code, int) and 400 <= code < 600 else 500
+            raise error_from_response(status, data, provider=self.provider, model=data.get("model"))
+        deltas: list[ChoiceDelta] = []
+        for raw in data.get("choices") or ():
+            index = raw.get("index", 0)
+            delta = raw.get("delta") or {}
+            calls = []
+            for pos, call in enumerate(delta.get("tool_calls") or ()):
+                out = self._tool_delta(index, call, pos)
+                if out is not None:
+                    calls.append(out)
+            finish = raw.get("finish_reason")
+            if finish:
+                calls.extend(self._finish_calls(index))
+            deltas.append(
+                ChoiceDelta(
+                    index=index,
+                    role=delta.get("role"),
+                    content=delta.get("content"),
+                    reasoning=_reasoning_text(delta),
+                    tool_calls=calls,
+                    annotations=list(delta.get("annotations") or ()),
+                    refusal=delta.get("refusal"),
+                    finish_reason=finish,
+                    native_finish_reason=raw.get("native_finish_reason") or finish,
+                    logprobs=raw.get("logprobs"),
+                )
+            )
+        psf = {}
+        if data.get("prompt_filter_results") is not None:
+            psf["prompt_filter_results"] = data["prompt_filter_results"]
+        return StreamEvent(
+            id=data.get("id") or "",
+            model=data.get("model") or "",
+            created=data.get("created") or 0,
+            choices=deltas,
+            usage=decode_usage(data.get("usage")),
+            system_fingerprint=data.get("system_fingerprint"),
+            provider_specific_fields=psf,
+        )
+
+    def finish(self) -> StreamEvent | None:
+        """Close calls left open by a stream that ended without a finish_reason."""
+        closing = {c for (c, _), s in self._calls.items() if not s[2]}
+        if not closing:
+            return None
+        return StreamEvent(
+            choices=[
+                ChoiceDelta(index=c, tool_calls=self._finish_calls(c)) for c in sorted(closing)
+            ]
+        )
