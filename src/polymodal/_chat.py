@@ -197,7 +197,7 @@ async def arun_chat(prepared: PreparedChat) -> ChatResult:
     req = prepared.http_request()
     resp = await http.asend(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
                             client=prepared.options.client)  # fmt: skip
-    result = prepared.decode(http.parse_json(resp.content, req))
+    result = prepared.decode(http.parse_json(resp, req))
     _enforce(prepared, result)
     return result
 
