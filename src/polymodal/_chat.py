@@ -237,6 +237,10 @@ class _UsageMerger:
         if self.held:
             out, self.held = [*self.held, event], []
             return out
+        if not event.choices:
+            # A usage-only chunk with nothing to merge into still gets a (empty) choice, so
+            # ``chunk.choices[0].delta.content`` works on every chunk, as users' loops expect.
+            event.choices = [ChoiceDelta(index=0)]
         return [event]
 
     def flush(self) -> list[StreamEvent]:
