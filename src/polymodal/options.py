@@ -53,6 +53,13 @@ def _secret(value: Any, name: str) -> SecretStr | None:
     if value is None or isinstance(value, SecretStr):
         return value
     if isinstance(value, str):
+        if not value.isascii() or any(c in value for c in "\r\n"):
+            # Never echo the value: it may be a real key with a stray character.
+            raise BadRequestError(
+                f"{name} contains non-ASCII or line-break characters, which no HTTP header can "
+                "carry; is it a placeholder from an example?",
+                param=name,
+            )
         return SecretStr(value)
     raise BadRequestError(f"{name} must be a string or SecretStr, got {type(value).__name__}")
 
