@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from polymodal import http, routing
+from polymodal.capabilities import check_chat
 from polymodal.errors import BadRequestError, JSONSchemaValidationError
 from polymodal.options import CallOptions, pop_options
 from polymodal.providers import ChatTarget, chat_target
@@ -83,6 +84,7 @@ def prepare_chat(
     req = parse_chat(
         route.model, messages, params, drop_params=opts.drop_params, model_label=route.model_string
     )
+    check_chat(route, req, drop_params=opts.drop_params)
     target = chat_target(route, opts, req.stream)
     if req.stream and req.stream_options is None and target.dialect in ("openai", "azure"):
         # Ask for usage so the stream's last chunk carries it, as every other provider's does.
