@@ -18,15 +18,14 @@ from polymodal.errors import BadRequestError, JSONSchemaValidationError
 from polymodal.options import CallOptions, pop_options
 from polymodal.providers import ChatTarget, chat_target
 from polymodal.types import (
-    AudioPart,
     ChatRequest,
     ChatResult,
     ChoiceDelta,
-    FilePart,
+    MediaPart,
     MediaSource,
     Message,
-    Part,
     StreamEvent,
+    TextPart,
 )
 
 
@@ -95,26 +94,24 @@ def prepare_chat(
 # --------------------------------------------------------------------------- media
 
 
-def _needs_bytes(part: Part) -> bool:
-    """OpenAI takes image URLs itself, but audio and files only as bytes."""
-    src = part.source if isinstance(part, AudioPart | FilePart) else None
-    return src is not None and src.url is not None and src.url.startswith(("http://", "https://"))
-
-
-def _media_jobs(req: ChatRequest) -> list[tuple[Message, int, AudioPart | FilePart]]:
+def _media_jobs(prepared: PreparedChat) -> list[tuple[Message, int, MediaPart]]:
+    """The parts whose bytes the target needs but cannot fetch itself (the wire format decides)."""
+    needs_bytes = prepared.target.api.needs_bytes
+    dialect = prepared.target.dialect
     jobs = []
-    for msg in req.messages:
+    for msg in prepared.request.messages:
         if isinstance(msg.content, list):
             for i, part in enumerate(msg.content):
-                if isinstance(part, AudioPart | FilePart) and _needs_bytes(part):
+                if not isinstance(part, TextPart) and needs_bytes(part, dialect):
                     jobs.append((msg, i, part))
     return jobs
 
 
-def _with_bytes(part: Part, data_b64: str, mime: str) -> Part:
-    assert isinstance(part, AudioPart | FilePart)
+def _with_bytes(part: MediaPart, got: Any) -> MediaPart:
     src = part.source
-    new = MediaSource(data=data_b64, mime_type=src.mime_type or mime, filename=src.filename)
+    new = MediaSource(
+        data=got.b64(), mime_type=src.mime_type or got.mime_type, filename=src.filename
+    )
     return replace(part, source=new)
 
 
@@ -125,22 +122,22 @@ def _policy(opts: CallOptions) -> Any:
 
 
 def resolve_media(prepared: PreparedChat) -> None:
-    jobs = _media_jobs(prepared.request)
+    """Download, sync, what the target needs as bytes (explicit, bounded, SSRF-guarded)."""
+    jobs = _media_jobs(prepared)
     if not jobs:
         return
     from polymodal.media import fetch
 
+    policy = _policy(prepared.options)
     for msg, i, part in jobs:
-        assert isinstance(msg.content, list) and isinstance(part, AudioPart | FilePart)
-        assert part.source.url is not None
-        got = fetch(
-            part.source.url, mime_type=part.source.mime_type, policy=_policy(prepared.options)
-        )
-        msg.content[i] = _with_bytes(part, got.b64(), got.mime_type)
+        assert isinstance(msg.content, list) and part.source.url is not None
+        got = fetch(part.source.url, mime_type=part.source.mime_type, policy=policy)
+        msg.content[i] = _with_bytes(part, got)
 
 
 async def aresolve_media(prepared: PreparedChat) -> None:
-    jobs = _media_jobs(prepared.request)
+    """The async twin of :func:`resolve_media`: downloads run concurrently."""
+    jobs = _media_jobs(prepared)
     if not jobs:
         return
     import asyncio
@@ -156,7 +153,7 @@ async def aresolve_media(prepared: PreparedChat) -> None:
     )
     for (msg, i, part), got in zip(jobs, results, strict=True):
         assert isinstance(msg.content, list)
-        msg.content[i] = _with_bytes(part, got.b64(), got.mime_type)
+        msg.content[i] = _with_bytes(part, got)
 
 
 # --------------------------------------------------------------------------- results

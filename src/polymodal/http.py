@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import random
@@ -66,6 +67,7 @@ class ClientPool:
                 client = self._sync
                 if client is None or client.is_closed:
                     client = self._sync = httpx.Client(limits=_LIMITS, timeout=None)
+                    atexit.register(client.close)
         return client
 
     def async_client(self) -> httpx.AsyncClient:

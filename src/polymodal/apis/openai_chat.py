@@ -19,6 +19,7 @@ from polymodal.types import (
     ChoiceDelta,
     FilePart,
     ImagePart,
+    MediaPart,
     Message,
     NamedToolChoice,
     Part,
@@ -35,6 +36,16 @@ OFFICIAL = frozenset({"openai", "azure"})
 
 
 # --------------------------------------------------------------------------- encode
+
+
+def needs_bytes(part: MediaPart, dialect: str) -> bool:
+    """OpenAI fetches image URLs itself, but takes audio and files only as bytes."""
+    url = part.source.url
+    return (
+        isinstance(part, AudioPart | FilePart)
+        and url is not None
+        and url.startswith(("http://", "https://"))
+    )
 
 
 def _media_url(part: ImagePart | VideoPart, dialect: str, model: str) -> str:
