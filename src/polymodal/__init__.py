@@ -147,7 +147,7 @@ async def acompletion(
         model, messages, {**params, "stream": stream}, defaults=_defaults()
     )
     if stream:
-        return AsyncChatStream(_chat.astream_chat(prepared))
+        return AsyncChatStream(await _chat.aopen_stream_chat(prepared))
     return render_chat(await _chat.arun_chat(prepared))
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from polymodal import http, routing
 from polymodal.capabilities import check_chat
-from polymodal.errors import BadRequestError, JSONSchemaValidationError
+from polymodal.errors import BadRequestError, JSONSchemaValidationError, PolymodalError
 from polymodal.options import CallOptions, pop_options
 from polymodal.providers import ChatTarget, chat_target
 from polymodal.types import (
@@ -27,6 +28,18 @@ from polymodal.types import (
     StreamEvent,
     TextPart,
 )
+
+
+@contextmanager
+def _attributed(route: routing.Route) -> Iterator[None]:
+    """Errors raised while preparing or decoding name the provider and the provider's model."""
+    try:
+        yield
+    except PolymodalError as err:
+        err.provider = err.provider or route.provider
+        if err.model in (None, route.model_string):
+            err.model = route.model
+        raise
 
 
 @dataclass(slots=True)
@@ -60,7 +73,8 @@ class PreparedChat:
         )
 
     def decode(self, body: Any) -> ChatResult:
-        result: ChatResult = self.target.api.decode(body, provider=self.route.provider)
+        with _attributed(self.route):
+            result: ChatResult = self.target.api.decode(body, provider=self.route.provider)
         return result
 
     def decoder(self) -> Any:
@@ -80,15 +94,32 @@ def prepare_chat(
     route = routing.resolve(model, custom_llm_provider=opts.custom_llm_provider)
     from polymodal.openai_format import parse_chat
 
-    req = parse_chat(
-        route.model, messages, params, drop_params=opts.drop_params, model_label=route.model_string
-    )
-    check_chat(route, req, drop_params=opts.drop_params)
-    target = chat_target(route, opts, req.stream)
-    if req.stream and req.stream_options is None and target.dialect in ("openai", "azure"):
+    with _attributed(route):
+        req = parse_chat(
+            route.model,
+            messages,
+            params,
+            drop_params=opts.drop_params,
+            model_label=route.model_string,
+        )
+        check_chat(route, req, drop_params=opts.drop_params)
+        target = chat_target(route, opts, req.stream)
+    if req.stream and req.stream_options is None and _takes_stream_options(target, opts):
         # Ask for usage so the stream's last chunk carries it, as every other provider's does.
         req.stream_options = {"include_usage": True}
     return PreparedChat(route, opts, req, target)
+
+
+def _takes_stream_options(target: ChatTarget, opts: CallOptions) -> bool:
+    if target.dialect == "openai":
+        return True
+    if target.dialect == "azure":
+        # Azure takes stream_options from api-version 2024-09-01-preview on (and on /openai/v1).
+        from polymodal.providers.azure import DEFAULT_API_VERSION
+
+        version = opts.api_version or DEFAULT_API_VERSION
+        return version >= "2024-09-01"
+    return False
 
 
 # --------------------------------------------------------------------------- media
@@ -182,8 +213,9 @@ def _enforce(prepared: PreparedChat, result: ChatResult) -> None:
 
 
 def run_chat(prepared: PreparedChat) -> ChatResult:
-    resolve_media(prepared)
-    req = prepared.http_request()
+    with _attributed(prepared.route):
+        resolve_media(prepared)
+        req = prepared.http_request()
     body = http.send_json(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
                           client=prepared.options.client)  # fmt: skip
     result = prepared.decode(body)
@@ -192,8 +224,9 @@ def run_chat(prepared: PreparedChat) -> ChatResult:
 
 
 async def arun_chat(prepared: PreparedChat) -> ChatResult:
-    await aresolve_media(prepared)
-    req = prepared.http_request()
+    with _attributed(prepared.route):
+        await aresolve_media(prepared)
+        req = prepared.http_request()
     resp = await http.asend(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
                             client=prepared.options.client)  # fmt: skip
     result = prepared.decode(http.parse_json(resp, req))
@@ -216,88 +249,116 @@ def _parse_event(data: str, req: http.HTTPRequest) -> dict[str, Any]:
     return parsed
 
 
-class _UsageMerger:
-    """Hold finish chunks until the usage chunk, so the last chunk carries both."""
+def _is_empty(event: StreamEvent) -> bool:
+    """No text, reasoning, tool call, refusal, annotation or finish in any choice."""
+    return not any(
+        c.content or c.reasoning or c.tool_calls or c.finish_reason or c.refusal or c.annotations
+        for c in event.choices
+    )
 
-    __slots__ = ("held",)
 
-    def __init__(self) -> None:
-        self.held: list[StreamEvent] = []
+class _StreamState:
+    """Decoded events -> the stream users see.
 
-    def push(self, event: StreamEvent) -> list[StreamEvent]:
-        if event.usage is not None and not event.choices and self.held:
-            last = self.held[-1]
-            last.usage = event.usage
-            out, self.held = self.held, []
-            return out
-        if any(c.finish_reason for c in event.choices):
-            self.held.append(event)
-            return []
-        if self.held:
-            out, self.held = [*self.held, event], []
-            return out
+    The chunk that carries a finish reason is held back; empty chunks that follow it (usage-only,
+    moderation results, role-only) are folded into it, so the LAST chunk carries both
+    ``finish_reason`` and ``usage`` whatever the provider's order. Every chunk has at least one
+    choice, and id/model/created are filled in from the first chunk that had them.
+    """
+
+    __slots__ = ("created", "decoder", "held", "id", "model")
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.held: StreamEvent | None = None
+        self.id, self.model, self.created = "", "", 0
+
+    def _fill(self, event: StreamEvent) -> StreamEvent:
+        self.id = self.id or event.id
+        self.model = self.model or event.model
+        self.created = self.created or event.created
+        event.id, event.model = event.id or self.id, event.model or self.model
+        event.created = event.created or self.created
         if not event.choices:
-            # A usage-only chunk with nothing to merge into still gets a (empty) choice, so
-            # ``chunk.choices[0].delta.content`` works on every chunk, as users' loops expect.
             event.choices = [ChoiceDelta(index=0)]
-        return [event]
+        return event
 
-    def flush(self) -> list[StreamEvent]:
-        out, self.held = self.held, []
+    def push(self, event: StreamEvent | None) -> list[StreamEvent]:
+        if event is None:
+            return []
+        held = self.held
+        if held is not None and _is_empty(event):
+            if event.usage is not None:
+                held.usage = event.usage
+            held.provider_specific_fields.update(event.provider_specific_fields)
+            return []
+        out = [] if held is None else [self._fill(held)]
+        if any(c.finish_reason for c in event.choices):
+            self.held = event
+        else:
+            self.held = None
+            out.append(self._fill(event))
+        return out
+
+    def feed(self, data: str, req: http.HTTPRequest) -> list[StreamEvent]:
+        return self.push(self.decoder.feed(_parse_event(data, req)))
+
+    def close(self) -> list[StreamEvent]:
+        out = self.push(self.decoder.finish())
+        if self.held is not None:
+            out.append(self._fill(self.held))
+            self.held = None
         return out
 
 
-def _fill(event: StreamEvent, first: StreamEvent | None) -> StreamEvent:
-    if first is not None:
-        event.id = event.id or first.id
-        event.model = event.model or first.model
-        event.created = event.created or first.created
-    return event
+def _events(prepared: PreparedChat, resp: Any, req: http.HTTPRequest) -> Iterator[StreamEvent]:
+    state = _StreamState(prepared.decoder())
+    for _name, data in http.iter_sse_data(resp, req):
+        yield from state.feed(data, req)
+    yield from state.close()
+
+
+async def _aevents(
+    prepared: PreparedChat, resp: Any, req: http.HTTPRequest
+) -> AsyncIterator[StreamEvent]:
+    state = _StreamState(prepared.decoder())
+    async for _name, data in http.aiter_sse_data(resp, req):
+        for event in state.feed(data, req):
+            yield event
+    for event in state.close():
+        yield event
 
 
 def stream_chat(prepared: PreparedChat) -> Iterator[StreamEvent]:
-    resolve_media(prepared)
-    req = prepared.http_request()
+    """Resolve media, encode and open the stream NOW (errors surface at the call), then iterate."""
+    with _attributed(prepared.route):
+        resolve_media(prepared)
+        req = prepared.http_request()
     resp = http.open_stream(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
                             client=prepared.options.client)  # fmt: skip
-    decoder = prepared.decoder()
-    merger = _UsageMerger()
-    first: StreamEvent | None = None
-    for _event, data in http.iter_sse_data(resp, req):
-        event = decoder.feed(_parse_event(data, req))
-        if event is None:
-            continue
-        first = first or event
-        for out in merger.push(event):
-            yield _fill(out, first)
-    closing = decoder.finish()
-    for out in [*merger.flush(), *([closing] if closing else [])]:
-        yield _fill(out, first)
+    return _events(prepared, resp, req)
+
+
+async def aopen_stream_chat(prepared: PreparedChat) -> AsyncIterator[StreamEvent]:
+    """The async twin of :func:`stream_chat`: opens eagerly, returns the event iterator."""
+    with _attributed(prepared.route):
+        await aresolve_media(prepared)
+        req = prepared.http_request()
+    resp = await http.aopen_stream(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
+                                   client=prepared.options.client)  # fmt: skip
+    return _aevents(prepared, resp, req)
 
 
 async def astream_chat(prepared: PreparedChat) -> AsyncIterator[StreamEvent]:
-    await aresolve_media(prepared)
-    req = prepared.http_request()
-    resp = await http.aopen_stream(req, timeout=prepared.timeout, max_retries=prepared.max_retries,
-                                   client=prepared.options.client)  # fmt: skip
-    decoder = prepared.decoder()
-    merger = _UsageMerger()
-    first: StreamEvent | None = None
-    async for _event, data in http.aiter_sse_data(resp, req):
-        event = decoder.feed(_parse_event(data, req))
-        if event is None:
-            continue
-        first = first or event
-        for out in merger.push(event):
-            yield _fill(out, first)
-    closing = decoder.finish()
-    for out in [*merger.flush(), *([closing] if closing else [])]:
-        yield _fill(out, first)
+    """Async generator form of :func:`aopen_stream_chat` (opens on first iteration)."""
+    events = await aopen_stream_chat(prepared)
+    async for event in events:
+        yield event
 
 
 __all__ = [
-    "ChoiceDelta",
     "PreparedChat",
+    "aopen_stream_chat",
     "arun_chat",
     "astream_chat",
     "prepare_chat",

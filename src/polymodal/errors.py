@@ -207,6 +207,10 @@ def _extract(body: Any) -> tuple[str | None, str | None, str | None, str | None]
     inner = err.get("innererror")
     if isinstance(inner, dict) and inner.get("code"):
         code = f"{code}/{inner['code']}" if code else str(inner["code"])
+    meta = err.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("raw"), str) and message:
+        # OpenRouter puts the upstream provider's own words in metadata.raw.
+        message = f"{message}: {meta['raw'][:1000]}"
     param = err.get("param")
     return (
         str(message) if message is not None else None,

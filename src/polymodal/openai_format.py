@@ -51,6 +51,7 @@ PASSTHROUGH_PARAMS = frozenset(
     {
         "metadata", "store", "service_tier", "modalities", "audio", "prediction",
         "web_search_options", "verbosity", "prompt_cache_key", "safety_identifier",
+        "moderation", "prompt_cache_options", "prompt_cache_retention",
     }
 )  # fmt: skip
 CHAT_PARAMS = _FIELD_PARAMS | PASSTHROUGH_PARAMS

@@ -96,8 +96,17 @@ def test_litellm_vision_model_info_as_model_group_info_shows() -> None:
 def test_litellm_vision_custom_openai_compatible_model(emu: Emulator) -> None:
     # The page's config entry: model openai/llava-hf/llava-v1.6-vicuna-7b-hf at api_base, with
     # supports_vision declared by the user (model_info) since no registry can know a local model.
-    polymodal.register_model("openai/llava-hf/llava-v1.6-vicuna-7b-hf", supports_vision=True)
-    assert polymodal.supports_vision("openai/llava-hf/llava-v1.6-vicuna-7b-hf") is True
+    from polymodal import registry
+
+    registry.register_model("openai/llava-hf/llava-v1.6-vicuna-7b-hf", supports_vision=True)
+    try:
+        assert polymodal.supports_vision("openai/llava-hf/llava-v1.6-vicuna-7b-hf") is True
+        _llava_call(emu)
+    finally:
+        registry.unregister_model("openai/llava-hf/llava-v1.6-vicuna-7b-hf")
+
+
+def _llava_call(emu: Emulator) -> None:
     response = polymodal.completion(
         model="openai/llava-hf/llava-v1.6-vicuna-7b-hf",
         api_base=emu.url,

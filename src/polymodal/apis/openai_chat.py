@@ -266,11 +266,22 @@ _MESSAGE_FIELDS = frozenset(
 )  # fmt: skip
 
 
+_RESPONSE_FIELDS = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier",
+     "provider"}
+)  # fmt: skip
+
+
 def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
     """Chat Completions response body -> IR."""
     if "error" in body and "choices" not in body:
-        raise error_from_response(int(body.get("status", 500) or 500), body, provider=provider,
-                                  model=body.get("model"))  # fmt: skip
+        # An error body behind a 2xx status (Azure does this for content filtering).
+        err = body["error"]
+        status = err.get("status") if isinstance(err, dict) else None
+        if not isinstance(status, int) or not 400 <= status < 600:
+            code = err.get("code") if isinstance(err, dict) else None
+            status = code if isinstance(code, int) and 400 <= code < 600 else 500
+        raise error_from_response(status, body, provider=provider, model=body.get("model"))
     choices: list[Choice] = []
     for raw in body.get("choices") or ():
         msg = raw.get("message") or {}
@@ -302,10 +313,9 @@ def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
                 extra=extra,
             )
         )
-    psf: dict[str, Any] = {}
-    for key in ("prompt_filter_results", "citations", "search_results"):
-        if body.get(key) is not None:
-            psf[key] = body[key]
+    psf: dict[str, Any] = {
+        k: v for k, v in body.items() if k not in _RESPONSE_FIELDS and v is not None
+    }
     for i, raw in enumerate(body.get("choices") or ()):
         cfr = raw.get("content_filter_results")
         if cfr:
@@ -324,6 +334,12 @@ def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
 
 
 # --------------------------------------------------------------------------- stream
+
+
+_CHUNK_FIELDS = frozenset(
+    {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier",
+     "provider", "obfuscation"}
+)  # fmt: skip
 
 
 class StreamDecoder:
@@ -413,9 +429,7 @@ class StreamDecoder:
                     logprobs=raw.get("logprobs"),
                 )
             )
-        psf = {}
-        if data.get("prompt_filter_results") is not None:
-            psf["prompt_filter_results"] = data["prompt_filter_results"]
+        psf = {k: v for k, v in data.items() if k not in _CHUNK_FIELDS and v is not None}
         return StreamEvent(
             id=data.get("id") or "",
             model=data.get("model") or "",
