@@ -33,6 +33,18 @@ class CallOptions:
     drop_params: bool = False
     custom_llm_provider: str | None = None
     allow_private_media_hosts: bool = False
+    # Google Vertex AI
+    vertex_project: str | None = None
+    vertex_location: str | None = None
+    # A service-account / ADC JSON string, a dict, a path to a JSON file, or a google-auth
+    # Credentials object. Never in repr.
+    vertex_credentials: Any = field(default=None, repr=False)
+    # AWS (Bedrock)
+    aws_region_name: str | None = None
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    aws_profile_name: str | None = None
     # A caller-supplied httpx.Client / httpx.AsyncClient (e.g. with a custom transport).
     client: Any = field(default=None, repr=False)
 
@@ -45,7 +57,9 @@ class CallOptions:
         return DEFAULT_MAX_RETRIES if self.max_retries is None else self.max_retries
 
 
-_SECRET_FIELDS = frozenset({"api_key", "azure_ad_token"})
+_SECRET_FIELDS = frozenset(
+    {"api_key", "azure_ad_token", "aws_access_key_id", "aws_secret_access_key", "aws_session_token"}
+)
 OPTION_NAMES: frozenset[str] = frozenset(f.name for f in fields(CallOptions))
 
 
