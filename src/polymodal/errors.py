@@ -272,7 +272,7 @@ def error_from_response(
         cls = TimeoutError
     elif status_code == 429 or kind == "RESOURCE_EXHAUSTED":
         cls = RateLimitError
-    elif status_code == 503:
+    elif status_code in (503, 529) or kind == "overloaded_error":
         cls = ServiceUnavailableError
     elif status_code >= 500:
         cls = InternalServerError

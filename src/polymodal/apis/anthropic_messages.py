@@ -12,6 +12,9 @@ Translations (OpenAI format -> Messages API), each decided here and only here:
   string when there is one system message with string content, else a list of text blocks in
   order. (The newer in-conversation ``role: "system"`` message is not used: its support depends
   on the model.) Only text is allowed in them.
+* A message-level ``cache_control`` (``{"role": ..., "content": ..., "cache_control": {"type":
+  "ephemeral"}}``, LiteLLM's spelling) marks that message's last block as a prompt-cache
+  breakpoint (system messages then go as a list of blocks).
 * Consecutive turns of the same role are merged into one (Anthropic alternates user/assistant);
   consecutive ``tool`` messages become ONE user message of ``tool_result`` blocks, and a user
   message right after them joins that turn after the results.
@@ -50,8 +53,8 @@ Translations (OpenAI format -> Messages API), each decided here and only here:
   "adaptive"}``, ...). ``reasoning_effort`` (when ``thinking`` is not given) sets ``{"type":
   "enabled", "budget_tokens": N}`` with N = 1024 for ``minimal`` and ``low``, 2048 for
   ``medium``, 4096 for ``high``, 8192 for ``xhigh`` (:data:`EFFORT_BUDGETS`); ``none`` /
-  ``disable`` send no ``thinking``. A model the registry knows not to reason raises
-  ``UnsupportedParamsError``.
+  ``disable`` send no ``thinking``. (A model the registry knows not to reason is refused before
+  encoding, by ``polymodal.capabilities``.)
 * ``response_format``: Anthropic has no JSON mode. The portable translation is a tool named
   ``response_format_<schema name>`` (:data:`RESPONSE_FORMAT_TOOL_PREFIX`) whose ``input_schema``
   is the schema (``{"type": "object"}`` for ``json_object``), forced with ``tool_choice``
@@ -107,6 +110,7 @@ from polymodal.types import (
     FilePart,
     FunctionTool,
     ImagePart,
+    MediaPart,
     MediaSource,
     Message,
     NamedToolChoice,
@@ -193,6 +197,27 @@ def native_structured_outputs(model: str) -> bool:
     if major >= 5:
         return True
     return major == 4 and (minor >= 5 or (family == "opus" and minor >= 1))
+
+
+def needs_bytes(part: MediaPart, dialect: str) -> bool:
+    """Whether the caller must download ``part`` before encoding.
+
+    Anthropic's API fetches http(s) images and PDFs itself; a file URL of another known type (a
+    ``.txt`` becomes a plain-text document) needs its bytes. Claude on Vertex and Bedrock takes
+    media as base64 only. ``gs://`` / ``s3://`` URIs are not downloadable here (encode refuses
+    them with a clear error), nor audio or video.
+    """
+    url = part.source.url
+    if url is None or not url.startswith(("http://", "https://")):
+        return False
+    if isinstance(part, AudioPart | VideoPart):
+        return False  # Claude takes neither; encode says so without a download first
+    if dialect != "anthropic":
+        return True
+    if not isinstance(part, FilePart):
+        return False
+    mime = _mime(part.source)
+    return mime is not None and mime != "application/pdf" and not mime.startswith("image/")
 
 
 def _registry_info(model: str, dialect: str) -> Any:
@@ -415,13 +440,33 @@ def _tool_result(msg: Message, ctx: _Ctx, where: str) -> dict[str, Any]:
     return block
 
 
+def _cache_control(msg: Message) -> dict[str, Any] | None:
+    value = msg.extra.get("cache_control")
+    return dict(value) if isinstance(value, dict) else None
+
+
+def _with_cache_control(
+    content: str | list[dict[str, Any]], msg: Message
+) -> str | list[dict[str, Any]]:
+    """A message-level ``cache_control`` marks the message's last block (a cache breakpoint)."""
+    control = _cache_control(msg)
+    if control is None:
+        return content
+    blocks = _as_blocks(content)
+    if blocks:
+        blocks[-1] = {**blocks[-1], "cache_control": control}
+    return blocks
+
+
 def _system_blocks(msg: Message, ctx: _Ctx, where: str) -> list[dict[str, Any]]:
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for j, part in enumerate(msg.parts()):
         if not isinstance(part, TextPart):
             raise ctx.bad(f"{where}.content[{j}]: a system message may only hold text", where)
         blocks.append({"type": "text", "text": part.text})
-    return blocks
+    result = _with_cache_control(blocks, msg)
+    assert isinstance(result, list)
+    return result
 
 
 def _encode_messages(
@@ -442,19 +487,20 @@ def _encode_messages(
         if msg.role in ("system", "developer"):
             system_msgs.append((msg, where))
         elif msg.role == "user":
-            push("user", _content(msg, ctx, where))
+            push("user", _with_cache_control(_content(msg, ctx, where), msg))
         elif msg.role == "assistant":
-            push("assistant", _assistant(msg, ctx, where))
+            push("assistant", _with_cache_control(_assistant(msg, ctx, where), msg))
         elif msg.role == "tool":
-            push("user", [_tool_result(msg, ctx, where)])
+            push("user", _with_cache_control([_tool_result(msg, ctx, where)], msg))
         else:  # pragma: no cover - the parser only produces the roles above
             raise ctx.bad(f"{where}: role {msg.role!r} is not supported", where)
     if not turns:
         raise ctx.bad("Anthropic needs at least one user message besides system messages",
                       "messages")  # fmt: skip
     system: str | list[dict[str, Any]] | None = None
-    if len(system_msgs) == 1 and isinstance(system_msgs[0][0].content, str):
-        system = system_msgs[0][0].content
+    first = system_msgs[0][0] if len(system_msgs) == 1 else None
+    if first is not None and isinstance(first.content, str) and _cache_control(first) is None:
+        system = first.content
     elif system_msgs:
         system = [b for m, w in system_msgs for b in _system_blocks(m, ctx, w)]
     return system, turns
@@ -509,10 +555,6 @@ def _thinking(req: ChatRequest, ctx: _Ctx) -> dict[str, Any] | None:
     if budget is None:
         raise ctx.bad(f"reasoning_effort {effort!r} has no Anthropic thinking budget",
                       "reasoning_effort")  # fmt: skip
-    info = _registry_info(req.model, ctx.dialect)
-    if info is not None and info.supports_reasoning is False:
-        ctx.unsupported("reasoning_effort", "reasoning_effort (the model does not think)")
-        return None
     return {"type": "enabled", "budget_tokens": budget}
 
 

@@ -135,8 +135,23 @@ def encode_message(msg: Message, dialect: str, model: str) -> dict[str, Any]:
     if msg.tool_call_id is not None:
         out["tool_call_id"] = msg.tool_call_id
     if msg.extra:
-        out.update(msg.extra)
+        for key, value in msg.extra.items():
+            if key == "cache_control":
+                # A prompt-caching hint for targets that take one; OpenAI caches prefixes on its
+                # own, so the hint has nothing to say here and is not sent.
+                continue
+            if dialect in OFFICIAL and key not in _OPENAI_MESSAGE_EXTRAS:
+                raise UnsupportedParamsError(
+                    f"message key {key!r} is not part of the {dialect} chat format "
+                    f"(model {model!r})",
+                    model=model,
+                    param=key,
+                )
+            out[key] = value
     return out
+
+
+_OPENAI_MESSAGE_EXTRAS = frozenset({"refusal", "audio", "function_call"})
 
 
 def _unsupported(req: ChatRequest, dialect: str) -> list[str]:
