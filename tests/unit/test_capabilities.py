@@ -83,3 +83,23 @@ def test_unknown_capability_passes() -> None:
         client=_client(seen),
     )
     assert len(seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "key"),
+    [
+        ("o3-mini", "max_completion_tokens"),
+        ("gpt-5-mini", "max_completion_tokens"),
+        ("gpt-4o", "max_tokens"),
+    ],
+)
+def test_max_tokens_for_reasoning_models(model: str, key: str) -> None:
+    # OpenAI answers max_tokens on reasoning models with 400 "Unsupported parameter: 'max_tokens'
+    # ... Use 'max_completion_tokens' instead." (recorded: vercel-ai reasoning-model-legacy-parameter-error).
+    seen: list[httpx.Request] = []
+    polymodal.completion(f"openai/{model}", [{"role": "user", "content": "hi"}], max_tokens=50,
+                         api_key="sk-test", client=_client(seen))  # fmt: skip
+    body = __import__("json").loads(seen[0].content)
+    assert body[key] == 50
+    other = "max_tokens" if key == "max_completion_tokens" else "max_completion_tokens"
+    assert other not in body

@@ -154,6 +154,14 @@ def encode_message(msg: Message, dialect: str, model: str) -> dict[str, Any]:
 _OPENAI_MESSAGE_EXTRAS = frozenset({"refusal", "audio", "function_call"})
 
 
+def _is_reasoning(req: ChatRequest, dialect: str) -> bool:
+    if dialect != "openai":
+        return False
+    from polymodal import registry
+
+    return registry.supports(f"openai/{req.model}", "reasoning") is True
+
+
 def _unsupported(req: ChatRequest, dialect: str) -> list[str]:
     names = []
     if req.safety_settings is not None:
@@ -191,8 +199,17 @@ def encode(
     if include_model:
         body["model"] = req.model
     body["messages"] = [encode_message(m, dialect, req.model) for m in req.messages]
+    if (
+        req.max_tokens is not None
+        and req.max_completion_tokens is None
+        and _is_reasoning(req, dialect)
+    ):
+        # OpenAI's reasoning models reject the legacy max_tokens; it means max_completion_tokens.
+        body["max_completion_tokens"] = req.max_tokens
+    elif req.max_tokens is not None:
+        body["max_tokens"] = req.max_tokens
     for key in (
-        "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "n", "seed",
+        "temperature", "top_p", "max_completion_tokens", "stop", "n", "seed",
         "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user",
         "reasoning_effort", "parallel_tool_calls",
     ):  # fmt: skip
