@@ -18,3 +18,27 @@ def warn_dropped(names: Iterable[str], model: str, reason: str) -> None:
     text = f"drop_params=True: dropped {listed} for model {model!r} ({reason})"
     logger.warning(text)
     warnings.warn(text, DroppedParamWarning, stacklevel=4)
+
+
+def refuse_or_drop(
+    names: list[str],
+    *,
+    model: str,
+    drop_params: bool,
+    reason: str,
+    hint: str,
+    provider: str | None = None,
+) -> None:
+    """Raise ``UnsupportedParamsError`` for ``names``, or warn and let the caller drop them."""
+    if not names:
+        return
+    if not drop_params:
+        from polymodal.errors import UnsupportedParamsError
+
+        raise UnsupportedParamsError(
+            f"{', '.join(names)} not accepted for model {model!r}: {reason}; {hint}",
+            model=model,
+            provider=provider,
+            param=names[0],
+        )
+    warn_dropped(names, model, reason)

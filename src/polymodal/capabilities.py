@@ -7,8 +7,8 @@ model cannot see is never dropped silently, it is an error.
 
 from __future__ import annotations
 
-from polymodal._warn import warn_dropped
-from polymodal.errors import BadRequestError, UnsupportedParamsError
+from polymodal._warn import refuse_or_drop
+from polymodal.errors import BadRequestError
 from polymodal.routing import Route
 from polymodal.types import AudioPart, ChatRequest, FilePart, ImagePart, VideoPart
 
@@ -26,15 +26,14 @@ def check_chat(route: Route, req: ChatRequest, *, drop_params: bool) -> None:
     if info.supports_reasoning is False and (req.reasoning_effort is not None or req.thinking):
         droppable.append("reasoning_effort" if req.reasoning_effort is not None else "thinking")
     if droppable:
-        if not drop_params:
-            raise UnsupportedParamsError(
-                f"model {label!r} does not support {', '.join(droppable)} (registry); pass "
-                "drop_params=True to drop, or register_model(...) if your deployment does",
-                model=label,
-                provider=route.provider,
-                param=droppable[0],
-            )
-        warn_dropped(droppable, label, "not supported by the model")
+        refuse_or_drop(
+            droppable,
+            model=label,
+            drop_params=drop_params,
+            reason="not supported by the model (registry)",
+            hint="pass drop_params=True to drop, or register_model(...) if your deployment does",
+            provider=route.provider,
+        )
         if "tools" in droppable:
             req.tools, req.tool_choice, req.parallel_tool_calls = [], None, None
         if {"reasoning_effort", "thinking"} & set(droppable):

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from polymodal import objects as o
-from polymodal.errors import BadRequestError, UnsupportedParamsError
+from polymodal._warn import refuse_or_drop
+from polymodal.errors import BadRequestError
 from polymodal.media import source_from_url
 from polymodal.types import (
     ROLES,
@@ -391,18 +392,13 @@ def parse_chat(model: str, messages: Any, params: Mapping[str, Any], *, drop_par
     label = model_label or model
     if not isinstance(messages, list | tuple) or not messages:
         raise _bad("messages must be a non-empty list of message objects", label, "messages")
-    unknown = [k for k in params if k not in CHAT_PARAMS]
-    if unknown:
-        if not drop_params:
-            raise UnsupportedParamsError(
-                f"unknown parameter(s) {', '.join(map(repr, sorted(unknown)))} for model {label!r}; "
-                "pass provider-specific fields in extra_body={...}, or drop_params=True to ignore them",
-                model=label,
-                param=unknown[0],
-            )
-        from polymodal._warn import warn_dropped
-
-        warn_dropped(unknown, label, "not a chat parameter")
+    refuse_or_drop(
+        sorted(k for k in params if k not in CHAT_PARAMS),
+        model=label,
+        drop_params=drop_params,
+        reason="not a chat parameter",
+        hint="pass provider-specific fields in extra_body={...}, or drop_params=True to ignore them",
+    )
     for key in _NUMBER_PARAMS:
         v = params.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from polymodal._warn import refuse_or_drop
 from polymodal.errors import BadRequestError, UnsupportedParamsError, error_from_response
 from polymodal.types import (
     AudioPart,
@@ -183,18 +184,13 @@ def encode(
     include_model: bool = True,
 ) -> dict[str, Any]:
     """IR -> Chat Completions body. Raises ``UnsupportedParamsError`` for what the target can't take."""
-    unsupported = _unsupported(req, dialect)
-    if unsupported:
-        if not drop_params:
-            raise UnsupportedParamsError(
-                f"{', '.join(unsupported)} not supported by {dialect} chat model {req.model!r}; "
-                "pass drop_params=True to drop, or extra_body={...} to send provider fields as given",
-                model=req.model,
-                param=unsupported[0],
-            )
-        from polymodal._warn import warn_dropped
-
-        warn_dropped(unsupported, req.model, f"not supported by the {dialect} chat format")
+    refuse_or_drop(
+        _unsupported(req, dialect),
+        model=req.model,
+        drop_params=drop_params,
+        reason=f"not supported by the {dialect} chat format",
+        hint="pass drop_params=True to drop, or extra_body={...} to send provider fields as given",
+    )
     body: dict[str, Any] = {}
     if include_model:
         body["model"] = req.model
