@@ -356,7 +356,12 @@ def to_ir_message(msg: BaseMessage, index: int = 0) -> Message:
     if isinstance(msg, AIMessage):
         return _ai_message(msg, where)
     if isinstance(msg, ToolMessage):
-        return Message("tool", _content(msg.content, where), tool_call_id=msg.tool_call_id)
+        return Message(
+            "tool",
+            _content(msg.content, where),
+            tool_call_id=msg.tool_call_id,
+            tool_error=msg.status == "error",
+        )
     role = _role(msg)
     if role == "assistant":  # ChatMessage(role="assistant")
         return _ai_message(AIMessage(content=msg.content, name=msg.name), where)

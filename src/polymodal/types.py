@@ -113,6 +113,9 @@ class Message:
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
     reasoning: list[ReasoningBlock] = field(default_factory=list)
+    # A tool message reporting a failed tool run (LangChain ``ToolMessage(status="error")``);
+    # formats with an error flag send it (Anthropic ``is_error``), others send the text alone.
+    tool_error: bool = False
     # Message keys a wire format passes through as given (e.g. OpenAI ``refusal``, ``audio``).
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -286,3 +289,117 @@ class StreamEvent:
     usage: Usage | None = None
     system_fingerprint: str | None = None
     provider_specific_fields: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+EmbeddingItem = str | list[int] | MediaPart
+"""One thing to embed: text, a list of token ids, or (multimodal models) a media part."""
+
+
+@dataclass(slots=True)
+class EmbeddingRequest:
+    """An embeddings request in provider-neutral form; ``model`` is the provider's own name.
+
+    ``scalar`` records that the user passed one item rather than a list (a wire format that
+    takes both shapes sends it as given). ``encoding_format`` is what the user asked for
+    (``None``: the wire format picks the fastest transfer); results are always floats.
+    ``provider_params`` holds the keyword arguments no common field covers: the wire format
+    either takes them (``task_type``, ``auto_truncate``, ...) or refuses them.
+    """
+
+    model: str
+    inputs: list[EmbeddingItem]
+    scalar: bool = False
+    dimensions: int | None = None
+    input_type: str | None = None
+    encoding_format: str | None = None
+    user: str | None = None
+    provider_params: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EmbeddingUsage:
+    prompt_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(slots=True)
+class EmbeddingResult:
+    """Vectors in input order (``vectors[i]`` embeds ``inputs[i]``)."""
+
+    model: str
+    vectors: list[list[float]]
+    usage: EmbeddingUsage | None = None
+    provider: str = ""
+    provider_specific_fields: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- image generation
+
+
+@dataclass(slots=True)
+class ImageRequest:
+    """An image-generation request; ``params`` are further provider parameters, sent as given
+    by formats that take them (OpenAI ``background``, ``output_format``, Imagen
+    ``aspectRatio``, ...)."""
+
+    model: str
+    prompt: str
+    n: int | None = None
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    response_format: str | None = None
+    user: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GeneratedImage:
+    """One image: a URL or base64 bytes, the prompt the model actually used, and its type."""
+
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(slots=True)
+class ImageResult:
+    created: int
+    images: list[GeneratedImage]
+    usage: dict[str, Any] | None = None
+    model: str = ""
+    provider: str = ""
+    # Response-level keys OpenAI's GPT image models add (``background``, ``output_format``,
+    # ``quality``, ``size``) and anything provider-specific.
+    provider_specific_fields: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- speech
+
+
+@dataclass(slots=True)
+class SpeechRequest:
+    """A text-to-speech request. ``voice`` is a name or a provider's voice object."""
+
+    model: str
+    input: str
+    voice: str | dict[str, Any] | None = None
+    response_format: str | None = None
+    speed: float | None = None
+    instructions: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SpeechResult:
+    content: bytes
+    mime_type: str
+    response_format: str | None = None
+    model: str = ""
+    provider: str = ""

@@ -1354,3 +1354,76 @@ def test_no_warning_without_drop_params() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         body(temperature=0.1)
+
+
+# --------------------------------------------------------------------------- turn rules
+# Anthropic documents: every message needs non-empty content (except an optional final
+# assistant message), the first message must use the "user" role, temperature must be 1 while
+# thinking, and a forced tool choice is not allowed while thinking.
+
+
+def _enc(messages: list[dict[str, object]], **params: object) -> dict[str, object]:
+    from polymodal.apis import anthropic_messages
+    from polymodal.openai_format import parse_chat
+
+    return anthropic_messages.encode(parse_chat("claude-sonnet-4-5", messages, params))
+
+
+def test_empty_assistant_turn_is_left_out_and_neighbours_merge() -> None:
+    body = _enc(
+        [
+            {"role": "user", "content": "a"},
+            {"role": "assistant", "content": ""},
+            {"role": "user", "content": "b"},
+        ]
+    )
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+    ]
+
+
+def test_empty_user_turn_and_leading_assistant_are_errors() -> None:
+    import polymodal
+
+    with pytest.raises(polymodal.BadRequestError, match="empty content"):
+        _enc([{"role": "user", "content": ""}])
+    with pytest.raises(polymodal.BadRequestError, match="start with a user message"):
+        _enc([{"role": "assistant", "content": "Hi!"}, {"role": "user", "content": "x"}])
+
+
+def test_thinking_rules_checked_before_sending() -> None:
+    import polymodal
+
+    thinking = {"type": "enabled", "budget_tokens": 2000}
+    with pytest.raises(polymodal.UnsupportedParamsError, match="temperature"):
+        _enc([{"role": "user", "content": "x"}], temperature=0.2, thinking=thinking)
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    with pytest.raises(polymodal.BadRequestError, match="forced tool_choice"):
+        _enc(
+            [{"role": "user", "content": "x"}],
+            thinking=thinking,
+            tools=tools,
+            tool_choice="required",
+        )
+    body = _enc([{"role": "user", "content": "x"}], temperature=1, thinking=thinking)
+    assert body["temperature"] == 1
+
+
+def test_failed_tool_result_is_marked() -> None:
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    from langchain_polymodal._messages import to_ir_messages
+    from polymodal.apis import anthropic_messages
+    from polymodal.openai_format import parse_chat
+
+    msgs = to_ir_messages(
+        [
+            HumanMessage("go"),
+            AIMessage("", tool_calls=[{"id": "t1", "name": "f", "args": {}}]),
+            ToolMessage("boom", tool_call_id="t1", status="error"),
+        ]
+    )
+    body = anthropic_messages.encode(parse_chat("claude-sonnet-4-5", msgs, {}))
+    assert body["messages"][-1]["content"] == [  # type: ignore[index]
+        {"type": "tool_result", "tool_use_id": "t1", "content": "boom", "is_error": True}
+    ]

@@ -437,6 +437,8 @@ def _tool_result(msg: Message, ctx: _Ctx, where: str) -> dict[str, Any]:
     content = _content(msg, ctx, where)
     if content:
         block["content"] = content
+    if msg.tool_error:
+        block["is_error"] = True
     return block
 
 
@@ -469,6 +471,29 @@ def _system_blocks(msg: Message, ctx: _Ctx, where: str) -> list[dict[str, Any]]:
     return result
 
 
+def _is_empty(content: str | list[dict[str, Any]]) -> bool:
+    if isinstance(content, str):
+        return not content
+    return all(b.get("type") == "text" and not b.get("text") for b in content)
+
+
+def _drop_empty_turns(turns: list[dict[str, Any]], ctx: _Ctx) -> list[dict[str, Any]]:
+    """Anthropic refuses empty turns. An empty assistant turn says nothing and is left out (its
+    neighbours merge); an empty user turn is the caller's mistake and raises."""
+    out: list[dict[str, Any]] = []
+    for turn in turns:
+        if _is_empty(turn["content"]):
+            if turn["role"] == "assistant":
+                continue
+            raise ctx.bad("a user message has empty content; Anthropic requires non-empty "
+                          "content in every user message", "messages")  # fmt: skip
+        if out and out[-1]["role"] == turn["role"]:
+            out[-1]["content"] = _as_blocks(out[-1]["content"]) + _as_blocks(turn["content"])
+        else:
+            out.append(turn)
+    return out
+
+
 def _encode_messages(
     messages: list[Message], ctx: _Ctx
 ) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
@@ -494,9 +519,16 @@ def _encode_messages(
             push("user", _with_cache_control([_tool_result(msg, ctx, where)], msg))
         else:  # pragma: no cover - the parser only produces the roles above
             raise ctx.bad(f"{where}: role {msg.role!r} is not supported", where)
+    turns = _drop_empty_turns(turns, ctx)
     if not turns:
         raise ctx.bad("Anthropic needs at least one user message besides system messages",
                       "messages")  # fmt: skip
+    if turns[0]["role"] != "user":
+        raise ctx.bad(
+            "Anthropic needs the conversation (after system messages) to start with a user "
+            "message; put a user message before the first assistant message",
+            "messages",
+        )
     system: str | list[dict[str, Any]] | None = None
     first = system_msgs[0][0] if len(system_msgs) == 1 else None
     if first is not None and isinstance(first.content, str) and _cache_control(first) is None:
@@ -696,8 +728,21 @@ def encode(
     body["messages"] = turns
     if system is not None:
         body["system"] = system
-    if req.temperature is not None:
-        body["temperature"] = req.temperature
+    temperature = req.temperature
+    if temperature is not None and thinking_on and temperature != 1:
+        # Anthropic answers 400 for any other temperature while thinking.
+        ctx.unsupported("temperature", "temperature other than 1 while thinking")
+        temperature = None
+    if temperature is not None:
+        body["temperature"] = temperature
+    if thinking_on and (
+        req.tool_choice == "required" or isinstance(req.tool_choice, NamedToolChoice)
+    ):
+        raise ctx.bad(
+            "Anthropic does not allow a forced tool_choice ('required' or a named tool) while "
+            "thinking; use tool_choice='auto' or turn thinking off",
+            "tool_choice",
+        )
     if req.top_p is not None:
         body["top_p"] = req.top_p
     if req.stop:

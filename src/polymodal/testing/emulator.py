@@ -32,9 +32,10 @@ __all__ = ["Emulator", "default_formats", "emulator"]
 
 def default_formats() -> list[WireFormat]:
     """Every wire format the emulator speaks; the last one also answers unknown paths."""
+    from .anthropic import AnthropicMessages
     from .openai import OpenAIChat
 
-    return [OpenAIChat()]
+    return [AnthropicMessages(), OpenAIChat()]
 
 
 @dataclass(frozen=True)
