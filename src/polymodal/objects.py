@@ -107,6 +107,7 @@ class ChoiceDeltaToolCall(OpenAIObject):
     id: str | None = None
     type: str | None = None
     function: ChoiceDeltaToolCallFunction | None = None
+    provider_specific_fields: dict[str, Any] | None = None
 
 
 class Delta(OpenAIObject):

@@ -263,6 +263,7 @@ def parse_message(raw: Any, i: int, model: str | None = None) -> Message:
     if name is not None and not isinstance(name, str):
         raise _bad(f"{where}.name must be a string", model, where)
     extra = {k: v for k, v in raw.items() if k not in _MESSAGE_KEYS and v is not None}
+    psf = raw.get("provider_specific_fields")
     return Message(
         role=role,
         content=parsed,
@@ -270,6 +271,7 @@ def parse_message(raw: Any, i: int, model: str | None = None) -> Message:
         tool_calls=tool_calls,
         tool_call_id=tool_call_id if role == "tool" else None,
         reasoning=_reasoning(raw) if role == "assistant" else [],
+        provider_fields=dict(psf) if isinstance(psf, Mapping) and role == "assistant" else {},
         extra=extra,
     )
 
@@ -580,6 +582,7 @@ def render_chunk(event: StreamEvent) -> o.ChatCompletionChunk:
                     function=o.ChoiceDeltaToolCallFunction.model_construct(
                         name=t.name, arguments=t.arguments
                     ),
+                    provider_specific_fields=t.provider_fields or None,
                 )
                 for t in d.tool_calls
             ]

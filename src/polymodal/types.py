@@ -116,6 +116,9 @@ class Message:
     # A tool message reporting a failed tool run (LangChain ``ToolMessage(status="error")``);
     # formats with an error flag send it (Anthropic ``is_error``), others send the text alone.
     tool_error: bool = False
+    # Opaque provider state a decoded answer carried (``provider_specific_fields`` of a returned
+    # message, e.g. Gemini code-execution parts); only the format that produced it reads it back.
+    provider_fields: dict[str, Any] = field(default_factory=dict)
     # Message keys a wire format passes through as given (e.g. OpenAI ``refusal``, ``audio``).
     extra: dict[str, Any] = field(default_factory=dict)
 
