@@ -184,8 +184,30 @@ def response_metadata(result: ChatResult, choice: Choice, provider: str) -> dict
         meta["native_finish_reason"] = choice.native_finish_reason
     if choice.logprobs is not None:
         meta["logprobs"] = choice.logprobs
-    for key, value in result.provider_specific_fields.items():
+    for key, value in provider_metadata(result.provider_specific_fields, choice.index).items():
         meta.setdefault(key, value)
+    return meta
+
+
+# Provider results under the names LangChain users look for (one entry per choice/candidate).
+_SHORT_NAMES = {
+    "vertex_ai_grounding_metadata": "grounding_metadata",
+    "vertex_ai_safety_results": "safety_ratings",
+    "vertex_ai_citation_metadata": "citation_metadata",
+    "vertex_ai_url_context_metadata": "url_context_metadata",
+}
+
+
+def provider_metadata(fields: dict[str, Any], index: int = 0) -> dict[str, Any]:
+    """``provider_specific_fields`` as response metadata: every key as given, plus the short
+    names (``grounding_metadata``, ``safety_ratings``, ...) holding this choice's entry."""
+    meta = dict(fields)
+    for key, short in _SHORT_NAMES.items():
+        value = fields.get(key)
+        if isinstance(value, list):
+            value = value[index] if index < len(value) else None
+        if value is not None:
+            meta[short] = value
     return meta
 
 

@@ -31,7 +31,7 @@ from langchain_core.outputs import ChatGenerationChunk
 from polymodal.types import ChoiceDelta, StreamEvent, Usage
 
 from ._messages import TOOL_FIELDS_KEY
-from ._outputs import citation, reasoning_block, usage_metadata
+from ._outputs import citation, provider_metadata, reasoning_block, usage_metadata
 
 __all__ = ["ChunkStream"]
 
@@ -224,7 +224,7 @@ class ChunkStream:
                 meta["id"] = event.id
             if self._fingerprint is not None:
                 meta["system_fingerprint"] = self._fingerprint
-            for key, value in self._extras.items():
+            for key, value in provider_metadata(self._extras).items():
                 meta.setdefault(key, value)
             info = {"finish_reason": self._finish_reason, "model_name": meta["model_name"]}
         message = AIMessageChunk(
@@ -245,8 +245,8 @@ class ChunkStream:
         self._last_event = event
         if event.system_fingerprint is not None:
             self._fingerprint = event.system_fingerprint
-        for key, value in event.provider_specific_fields.items():
-            self._extras.setdefault(key, value)
+        # The latest value wins: providers resend cumulative results (grounding, safety).
+        self._extras.update(event.provider_specific_fields)
         piece = self._convert(event)
         if piece.empty:
             return []

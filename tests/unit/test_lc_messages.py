@@ -660,3 +660,36 @@ def test_stream_provider_extras_reach_the_last_chunk() -> None:
         "system_fingerprint": "fp_9",
         "prompt_filter_results": [{"prompt_index": 0}],
     }
+
+
+def test_grounding_metadata_reaches_response_metadata() -> None:
+    # Gemini's groundingMetadata, as the core reports it per candidate, is also available under
+    # the short name LangChain users look for; url citations become v1 citation annotations.
+    from langchain_polymodal._outputs import to_ai_message
+    from polymodal.types import ChatResult, Choice
+
+    grounding = {
+        "webSearchQueries": ["who won euro 2024"],
+        "groundingChunks": [{"web": {"uri": "https://x.example", "title": "x"}}],
+    }
+    annotation = {
+        "type": "url_citation",
+        "url_citation": {
+            "url": "https://x.example",
+            "title": "x",
+            "start_index": 0,
+            "end_index": 5,
+        },
+    }
+    result = ChatResult(
+        id="r1",
+        model="gemini-2.5-flash",
+        choices=[Choice(content="Spain", annotations=[annotation], finish_reason="stop")],
+        provider_specific_fields={"vertex_ai_grounding_metadata": [grounding]},
+    )
+    msg = to_ai_message(result, result.choices[0], "vertex_ai")
+    assert msg.response_metadata["grounding_metadata"] == grounding
+    assert msg.response_metadata["vertex_ai_grounding_metadata"] == [grounding]
+    text_blocks = [b for b in msg.content_blocks if b["type"] == "text"]
+    assert text_blocks[0]["annotations"][0]["type"] == "citation"
+    assert text_blocks[0]["annotations"][0]["url"] == "https://x.example"
