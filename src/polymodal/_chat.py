@@ -17,7 +17,7 @@ from polymodal import http, routing
 from polymodal.capabilities import check_chat
 from polymodal.errors import BadRequestError, JSONSchemaValidationError, PolymodalError
 from polymodal.options import CallOptions, pop_options
-from polymodal.providers import ChatTarget, chat_target
+from polymodal.providers import ChatTarget, chat_target, param_defaults
 from polymodal.types import (
     ChatRequest,
     ChatResult,
@@ -94,6 +94,8 @@ def prepare_chat(
     route = routing.resolve(model, custom_llm_provider=opts.custom_llm_provider)
     from polymodal.openai_format import parse_chat
 
+    params = {**param_defaults(route), **params}
+
     with _attributed(route):
         req = parse_chat(
             route.model,
@@ -104,6 +106,8 @@ def prepare_chat(
         )
         check_chat(route, req, drop_params=opts.drop_params)
         target = chat_target(route, opts, req.stream)
+        if target.body_model is not None:
+            req.model = target.body_model
     if req.stream and req.stream_options is None and _takes_stream_options(target, opts):
         # Ask for usage so the stream's last chunk carries it, as every other provider's does.
         req.stream_options = {"include_usage": True}

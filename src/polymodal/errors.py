@@ -204,6 +204,8 @@ def _extract(body: Any) -> tuple[str | None, str | None, str | None, str | None]
     message = err.get("message") or body.get("message")
     code = err.get("code")
     kind = err.get("type") or err.get("status")
+    if isinstance(code, int) and isinstance(err.get("status"), str):
+        code = None  # Google: error.code repeats the HTTP status; error.status is the real code
     inner = err.get("innererror")
     if isinstance(inner, dict) and inner.get("code"):
         code = f"{code}/{inner['code']}" if code else str(inner["code"])
@@ -268,7 +270,7 @@ def error_from_response(
         cls = PermissionDeniedError
     elif status_code == 404:
         cls = NotFoundError
-    elif status_code == 408:
+    elif status_code in (408, 504) or kind == "DEADLINE_EXCEEDED":
         cls = TimeoutError
     elif status_code == 429 or kind == "RESOURCE_EXHAUSTED":
         cls = RateLimitError

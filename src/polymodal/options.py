@@ -88,6 +88,8 @@ def pop_options(params: dict[str, Any], defaults: Mapping[str, Any] | None = Non
         ("base_url", "api_base"),
         ("request_timeout", "timeout"),
         ("headers", "extra_headers"),
+        ("vertex_ai_project", "vertex_project"),
+        ("vertex_ai_location", "vertex_location"),
     ):
         if alias in params:
             values[name] = params.pop(alias)

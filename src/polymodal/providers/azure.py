@@ -6,7 +6,7 @@ import os
 
 from polymodal.errors import AuthenticationError, BadRequestError
 from polymodal.options import CallOptions
-from polymodal.providers import ChatTarget, Endpoint, Operation, join_url
+from polymodal.providers import ChatTarget, Endpoint, MediaOperation, Operation, Target, join_url
 from polymodal.providers.openai import PATHS
 from polymodal.routing import Route
 
@@ -69,3 +69,10 @@ def chat_target(route: Route, opts: CallOptions, stream: bool) -> ChatTarget:
     from polymodal.apis import openai_chat
 
     return ChatTarget(endpoint(route, "chat", opts), openai_chat, "azure")
+
+
+def target(route: Route, op: MediaOperation, opts: CallOptions) -> Target:
+    """Embeddings, images and speech: the OpenAI wire formats at this provider's endpoint."""
+    from polymodal.providers.openai import media_api
+
+    return Target(endpoint(route, op, opts), media_api(op), "azure")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 
 from polymodal.errors import AuthenticationError
 from polymodal.options import CallOptions
-from polymodal.providers import ChatTarget, Endpoint, Operation, join_url
+from polymodal.providers import ChatTarget, Endpoint, MediaOperation, Operation, Target, join_url
 from polymodal.routing import Route
 
 DEFAULT_BASE = "https://api.openai.com/v1"
@@ -59,3 +61,21 @@ def chat_target(route: Route, opts: CallOptions, stream: bool) -> ChatTarget:
     from polymodal.apis import openai_chat
 
     return ChatTarget(endpoint(route, "chat", opts), openai_chat, dialect(opts))
+
+
+def target(route: Route, op: MediaOperation, opts: CallOptions) -> Target:
+    """Embeddings, images and speech: the OpenAI wire formats at this provider's endpoint."""
+    return Target(endpoint(route, op, opts), media_api(op), dialect(opts))
+
+
+# operation -> the OpenAI wire-format module that speaks it
+MEDIA_APIS: dict[str, str] = {
+    "embeddings": "openai_embeddings",
+    "images": "openai_images",
+    "speech": "openai_audio",
+}
+
+
+def media_api(op: MediaOperation) -> ModuleType:
+    """The wire-format module for ``op`` (imported on first use)."""
+    return importlib.import_module(f"polymodal.apis.{MEDIA_APIS[op]}")

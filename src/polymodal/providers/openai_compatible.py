@@ -6,7 +6,7 @@ import os
 
 from polymodal.errors import AuthenticationError
 from polymodal.options import CallOptions
-from polymodal.providers import ChatTarget, Endpoint, Operation, join_url
+from polymodal.providers import ChatTarget, Endpoint, MediaOperation, Operation, Target, join_url
 from polymodal.providers.openai import PATHS, bearer_headers
 from polymodal.routing import OPENAI_COMPATIBLE_PLATFORMS, Route
 
@@ -30,3 +30,10 @@ def chat_target(route: Route, opts: CallOptions, stream: bool) -> ChatTarget:
     from polymodal.apis import openai_chat
 
     return ChatTarget(endpoint(route, "chat", opts), openai_chat, "compatible")
+
+
+def target(route: Route, op: MediaOperation, opts: CallOptions) -> Target:
+    """Embeddings, images and speech: the OpenAI wire formats at this provider's endpoint."""
+    from polymodal.providers.openai import media_api
+
+    return Target(endpoint(route, op, opts), media_api(op), "compatible")

@@ -33,9 +33,10 @@ __all__ = ["Emulator", "default_formats", "emulator"]
 def default_formats() -> list[WireFormat]:
     """Every wire format the emulator speaks; the last one also answers unknown paths."""
     from .anthropic import AnthropicMessages
+    from .gemini import GeminiAPI
     from .openai import OpenAIChat
 
-    return [AnthropicMessages(), OpenAIChat()]
+    return [AnthropicMessages(), GeminiAPI(), OpenAIChat()]
 
 
 @dataclass(frozen=True)
