@@ -35,6 +35,7 @@ from polymodal.errors import (
 if TYPE_CHECKING:
     from polymodal.objects import ChatCompletion, ChatCompletionChunk
     from polymodal.registry import ModelInfo
+    from polymodal.results import EmbeddingResponse, ImageResponse, SpeechResponse
 
 __version__ = "0.1.0"
 
@@ -151,6 +152,136 @@ async def acompletion(
     return render_chat(await _chat.arun_chat(prepared))
 
 
+# --------------------------------------------------------------------------- embeddings, images, speech
+
+
+def _given(**named: Any) -> dict[str, Any]:
+    return {k: v for k, v in named.items() if v is not None}
+
+
+def embedding(
+    model: str,
+    input: Any,
+    dimensions: int | None = None,
+    input_type: str | None = None,
+    encoding_format: str | None = None,
+    user: str | None = None,
+    **params: Any,
+) -> EmbeddingResponse:
+    """Embed text (a string, a list of strings, or token ids); see API.md.
+
+    ``.data[i].embedding`` is a list of floats for input ``i`` (input order) whatever
+    ``encoding_format`` travelled on the wire. Long lists are split at the provider's
+    per-request limit and re-joined, usage summed.
+    """
+    from polymodal import _embedding
+
+    named = _given(dimensions=dimensions, input_type=input_type,
+                   encoding_format=encoding_format, user=user)  # fmt: skip
+    prepared = _embedding.prepare_embedding(model, input, {**named, **params},
+                                            defaults=_defaults())  # fmt: skip
+    return _embedding.render_embedding(_embedding.run_embedding(prepared))
+
+
+async def aembedding(
+    model: str,
+    input: Any,
+    dimensions: int | None = None,
+    input_type: str | None = None,
+    encoding_format: str | None = None,
+    user: str | None = None,
+    **params: Any,
+) -> EmbeddingResponse:
+    """Async twin of :func:`embedding` (batches are sent concurrently)."""
+    from polymodal import _embedding
+
+    named = _given(dimensions=dimensions, input_type=input_type,
+                   encoding_format=encoding_format, user=user)  # fmt: skip
+    prepared = _embedding.prepare_embedding(model, input, {**named, **params},
+                                            defaults=_defaults())  # fmt: skip
+    return _embedding.render_embedding(await _embedding.arun_embedding(prepared))
+
+
+def image_generation(
+    prompt: str,
+    model: str | None = None,
+    n: int | None = None,
+    size: str | None = None,
+    quality: str | None = None,
+    style: str | None = None,
+    response_format: str | None = None,
+    user: str | None = None,
+    **params: Any,
+) -> ImageResponse:
+    """Generate images from ``prompt``; ``model`` defaults to ``openai/gpt-image-1``.
+
+    Values a model does not take raise ``UnsupportedParamsError`` (or are dropped with
+    ``drop_params=True``); other keyword arguments are sent to the provider as given.
+    """
+    from polymodal import _images
+
+    named = _given(n=n, size=size, quality=quality, style=style,
+                   response_format=response_format, user=user)  # fmt: skip
+    prepared = _images.prepare_images(prompt, model, {**named, **params}, defaults=_defaults())
+    return _images.render_images(_images.run_images(prepared))
+
+
+async def aimage_generation(
+    prompt: str,
+    model: str | None = None,
+    n: int | None = None,
+    size: str | None = None,
+    quality: str | None = None,
+    style: str | None = None,
+    response_format: str | None = None,
+    user: str | None = None,
+    **params: Any,
+) -> ImageResponse:
+    """Async twin of :func:`image_generation`."""
+    from polymodal import _images
+
+    named = _given(n=n, size=size, quality=quality, style=style,
+                   response_format=response_format, user=user)  # fmt: skip
+    prepared = _images.prepare_images(prompt, model, {**named, **params}, defaults=_defaults())
+    return _images.render_images(await _images.arun_images(prepared))
+
+
+def speech(
+    model: str,
+    input: str,
+    voice: str | dict[str, Any] | None = None,
+    response_format: str | None = None,
+    speed: float | None = None,
+    instructions: str | None = None,
+    **params: Any,
+) -> SpeechResponse:
+    """Text to speech: ``SpeechResponse.content`` (bytes), ``.mime_type``, ``.stream_to_file``."""
+    from polymodal import _speech
+
+    named = _given(voice=voice, response_format=response_format, speed=speed,
+                   instructions=instructions)  # fmt: skip
+    prepared = _speech.prepare_speech(model, input, {**named, **params}, defaults=_defaults())
+    return _speech.render_speech(_speech.run_speech(prepared))
+
+
+async def aspeech(
+    model: str,
+    input: str,
+    voice: str | dict[str, Any] | None = None,
+    response_format: str | None = None,
+    speed: float | None = None,
+    instructions: str | None = None,
+    **params: Any,
+) -> SpeechResponse:
+    """Async twin of :func:`speech`."""
+    from polymodal import _speech
+
+    named = _given(voice=voice, response_format=response_format, speed=speed,
+                   instructions=instructions)  # fmt: skip
+    prepared = _speech.prepare_speech(model, input, {**named, **params}, defaults=_defaults())
+    return _speech.render_speech(await _speech.arun_speech(prepared))
+
+
 # --------------------------------------------------------------------------- registry answers
 
 
@@ -218,11 +349,17 @@ __all__ = [
     "TimeoutError",
     "UnsupportedParamsError",
     "acompletion",
+    "aembedding",
+    "aimage_generation",
+    "aspeech",
     "completion",
     "drop_params",
+    "embedding",
     "errors",
     "get_model_info",
+    "image_generation",
     "register_model",
+    "speech",
     "supports_function_calling",
     "supports_pdf_input",
     "supports_reasoning",

@@ -57,7 +57,10 @@ def test_image_to_a_text_only_model_is_refused() -> None:
 def test_tools_to_a_model_without_function_calling() -> None:
     seen: list[httpx.Request] = []
     kwargs = {"api_key": "sk-test", "client": _client(seen), "tools": TOOLS}
-    with pytest.raises(polymodal.UnsupportedParamsError, match=r"tools not accepted for model .*not supported by the model"):
+    with pytest.raises(
+        polymodal.UnsupportedParamsError,
+        match=r"tools not accepted for model .*not supported by the model",
+    ):
         polymodal.completion(
             "openai/gpt-4-vision-preview", [{"role": "user", "content": "hi"}], **kwargs
         )

@@ -35,8 +35,9 @@ def default_formats() -> list[WireFormat]:
     from .anthropic import AnthropicMessages
     from .gemini import GeminiAPI
     from .openai import OpenAIChat
+    from .openai_media import OpenAIMedia
 
-    return [AnthropicMessages(), GeminiAPI(), OpenAIChat()]
+    return [AnthropicMessages(), GeminiAPI(), OpenAIMedia(), OpenAIChat()]
 
 
 @dataclass(frozen=True)
