@@ -8,13 +8,24 @@ access (``r["choices"][0]["message"]["content"]``) both work. Unknown extra keys
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+M = TypeVar("M", bound="OpenAIObject")
 
 
 class OpenAIObject(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # The defaults of the optional fields, for :func:`build`.
+    field_defaults: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.field_defaults = {
+            name: f.default for name, f in cls.model_fields.items() if not f.is_required()
+        }
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -33,6 +44,23 @@ class OpenAIObject(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def build(cls: type[M], **values: Any) -> M:
+    """What ``cls.model_construct(**values)`` builds, about twice as fast: our decoders hand over
+    already-typed values of declared fields, so the hot paths (every streamed chunk) skip
+    pydantic's per-field work. ``tests/unit/test_objects.py`` checks it against
+    ``model_construct`` for every class."""
+    obj = _new(cls)
+    _set(obj, "__dict__", {**cls.field_defaults, **values})
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", {})
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class Function(OpenAIObject):
     name: str
     arguments: str = "{}"
@@ -42,6 +70,7 @@ class ChatCompletionMessageToolCall(OpenAIObject):
     id: str
     type: str = "function"
     function: Function
+    provider_specific_fields: dict[str, Any] | None = None
 
 
 class ChatCompletionMessage(OpenAIObject):

@@ -481,7 +481,8 @@ def _render_usage(u: Usage | None) -> o.Usage | None:
         return None
     prompt_details = None
     if u.cached_tokens is not None or u.audio_prompt_tokens is not None or u.cache_creation_tokens:
-        prompt_details = o.PromptTokensDetails.model_construct(
+        prompt_details = o.build(
+            o.PromptTokensDetails,
             cached_tokens=u.cached_tokens,
             audio_tokens=u.audio_prompt_tokens,
             cache_creation_tokens=u.cache_creation_tokens,
@@ -493,13 +494,15 @@ def _render_usage(u: Usage | None) -> o.Usage | None:
         or u.accepted_prediction_tokens is not None
         or u.rejected_prediction_tokens is not None
     ):
-        completion_details = o.CompletionTokensDetails.model_construct(
+        completion_details = o.build(
+            o.CompletionTokensDetails,
             reasoning_tokens=u.reasoning_tokens,
             audio_tokens=u.audio_completion_tokens,
             accepted_prediction_tokens=u.accepted_prediction_tokens,
             rejected_prediction_tokens=u.rejected_prediction_tokens,
         )
-    return o.Usage.model_construct(
+    return o.build(
+        o.Usage,
         prompt_tokens=u.prompt_tokens,
         completion_tokens=u.completion_tokens,
         total_tokens=u.total_tokens,
@@ -519,21 +522,20 @@ def _thinking_blocks(blocks: list[ReasoningBlock]) -> list[dict[str, Any]] | Non
 
 
 def render_tool_call(call: ToolCall) -> o.ChatCompletionMessageToolCall:
-    extra: dict[str, Any] = {}
-    if call.provider_fields:
-        extra["provider_specific_fields"] = call.provider_fields
-    return o.ChatCompletionMessageToolCall.model_construct(
+    return o.build(
+        o.ChatCompletionMessageToolCall,
         id=call.id,
         type="function",
-        function=o.Function.model_construct(name=call.name, arguments=call.arguments),
-        **extra,
+        function=o.build(o.Function, name=call.name, arguments=call.arguments),
+        provider_specific_fields=call.provider_fields or None,
     )
 
 
 def render_chat(result: ChatResult) -> o.ChatCompletion:
     choices = []
     for c in result.choices:
-        message = o.ChatCompletionMessage.model_construct(
+        message = o.build(
+            o.ChatCompletionMessage,
             role="assistant",
             content=c.content,
             tool_calls=[render_tool_call(t) for t in c.tool_calls] or None,
@@ -548,7 +550,8 @@ def render_chat(result: ChatResult) -> o.ChatCompletion:
             {"native_finish_reason": c.native_finish_reason} if c.native_finish_reason else None
         )
         choices.append(
-            o.Choices.model_construct(
+            o.build(
+                o.Choices,
                 index=c.index,
                 message=message,
                 finish_reason=c.finish_reason,
@@ -556,7 +559,8 @@ def render_chat(result: ChatResult) -> o.ChatCompletion:
                 provider_specific_fields=choice_psf,
             )
         )
-    return o.ChatCompletion.model_construct(
+    return o.build(
+        o.ChatCompletion,
         id=result.id,
         object="chat.completion",
         created=result.created,
@@ -575,12 +579,13 @@ def render_chunk(event: StreamEvent) -> o.ChatCompletionChunk:
         tool_calls = None
         if d.tool_calls:
             tool_calls = [
-                o.ChoiceDeltaToolCall.model_construct(
+                o.build(
+                    o.ChoiceDeltaToolCall,
                     index=t.index,
                     id=t.id,
                     type="function" if t.id is not None else None,
-                    function=o.ChoiceDeltaToolCallFunction.model_construct(
-                        name=t.name, arguments=t.arguments
+                    function=o.build(
+                        o.ChoiceDeltaToolCallFunction, name=t.name, arguments=t.arguments
                     ),
                     provider_specific_fields=t.provider_fields or None,
                 )
@@ -590,7 +595,8 @@ def render_chunk(event: StreamEvent) -> o.ChatCompletionChunk:
         if d.reasoning_signature is not None:
             thinking = [{"type": "thinking", "thinking": d.reasoning or "",
                          "signature": d.reasoning_signature}]  # fmt: skip
-        delta = o.Delta.model_construct(
+        delta = o.build(
+            o.Delta,
             role=d.role,
             content=d.content,
             tool_calls=tool_calls,
@@ -601,11 +607,16 @@ def render_chunk(event: StreamEvent) -> o.ChatCompletionChunk:
             provider_specific_fields=None,
         )
         choices.append(
-            o.StreamingChoices.model_construct(
-                index=d.index, delta=delta, finish_reason=d.finish_reason, logprobs=d.logprobs
+            o.build(
+                o.StreamingChoices,
+                index=d.index,
+                delta=delta,
+                finish_reason=d.finish_reason,
+                logprobs=d.logprobs,
             )
         )
-    return o.ChatCompletionChunk.model_construct(
+    return o.build(
+        o.ChatCompletionChunk,
         id=event.id,
         object="chat.completion.chunk",
         created=event.created,
