@@ -712,13 +712,6 @@ def test_cached_content(emu: Emulator, adc: Path) -> None:
     assert usage.prompt_tokens >= 100  # OpenAI semantics: cached tokens are part of the prompt
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auth/google.py resolve_credentials(None) -> _from_path(): when "
-    "GOOGLE_APPLICATION_CREDENTIALS holds the JSON itself (as the page tells users to do), the "
-    "AuthenticationError says \"cannot read the credentials file '<the whole JSON>'\", private "
-    "key included, in str(), repr() and .message",
-)
 def test_google_application_credentials_as_a_json_string_does_not_leak_the_key(
     emu: Emulator,
 ) -> None:
@@ -823,12 +816,6 @@ def test_the_config_examples_credentials_dict_is_not_a_credential(emu: Emulator)
     assert emu.requests == []  # refused before any I/O
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auth/google.py _from_info: the error for a credentials dict of unknown type lists the "
-    "supported types, but _scrub() replaces the long ones ('external_account_authorized_user', "
-    "'impersonated_service_account') with '[...]', so the list the user needs is unreadable",
-)
 def test_unknown_credential_type_error_names_every_supported_type(emu: Emulator) -> None:
     with pytest.raises(errors.AuthenticationError) as info:
         polymodal.completion(

@@ -88,7 +88,9 @@ TOKEN_TIMEOUT = 30.0
 Clock = Callable[[], float]
 
 _LOCATION = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_KEYLIKE = re.compile(r"[A-Za-z0-9+/=_\-]{24,}")
+# Key or token material: a long run of base64/url-safe characters with at least one digit
+# (identifiers such as "external_account_authorized_user" stay readable).
+_KEYLIKE = re.compile(r"(?=[A-Za-z0-9+/=_\-]*\d)[A-Za-z0-9+/=_\-]{24,}")
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
 
 
@@ -499,8 +501,20 @@ def _from_info(info: Mapping[str, Any], origin: str, clock: Clock | None) -> Goo
     return _CACHE.put(key, entry)
 
 
+def _from_json_text(text: str, origin: str, clock: Clock | None) -> GoogleCredentials:
+    try:
+        info = json.loads(text)
+    except ValueError:
+        # Never echo the value: it is a private key with a typo somewhere.
+        raise AuthenticationError(f"{origin} looks like JSON but does not parse") from None
+    return _from_info(info, origin, clock)
+
+
 def _from_path(path: str | os.PathLike[str], origin: str, clock: Clock | None) -> GoogleCredentials:
     name = os.path.expanduser(os.fspath(path))
+    if "\n" in name or len(name) > 4096:
+        # Not a path: never echo it (it may be key material).
+        raise AuthenticationError(f"{origin} is neither a file path nor credentials JSON")
     try:
         with open(name, "rb") as fh:
             raw = fh.read()
@@ -584,6 +598,9 @@ def resolve_credentials(source: Any = None, *, clock: Clock | None = None) -> Go
     """
     if source is None:
         path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if path and path.lstrip().startswith("{"):
+            # The JSON itself rather than a path (some guides tell users to store it this way).
+            return _from_json_text(path, "GOOGLE_APPLICATION_CREDENTIALS", clock)
         if path:
             return _from_path(path, "GOOGLE_APPLICATION_CREDENTIALS", clock)
         return _from_default(clock)
@@ -594,14 +611,7 @@ def resolve_credentials(source: Any = None, *, clock: Clock | None = None) -> Go
     if isinstance(source, str):
         text = source.strip()
         if text.startswith("{"):
-            try:
-                info = json.loads(text)
-            except ValueError:
-                # Never echo the value: it is a private key with a typo somewhere.
-                raise AuthenticationError(
-                    "vertex_credentials looks like JSON but does not parse"
-                ) from None
-            return _from_info(info, "vertex_credentials", clock)
+            return _from_json_text(text, "vertex_credentials", clock)
         if not text:
             raise BadRequestError(
                 "vertex_credentials is an empty string", param="vertex_credentials"
