@@ -23,7 +23,7 @@ from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tools import tool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from langchain_polymodal import ChatPolymodal
 
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         llm = ChatPolymodal(
             model=args.model,
             api_base=getattr(emu, EMULATED[provider]),
-            api_key="emulator-key",
+            api_key=SecretStr("emulator-key"),
             http_client=http_client,
         )
         run(llm, wire)

@@ -45,10 +45,14 @@ from polymodal.types import (
     VideoPart,
 )
 
-__all__ = ["TOOL_FIELDS_KEY", "to_ir_message", "to_ir_messages"]
+__all__ = ["TEXT_SIGNATURES_KEY", "TOOL_FIELDS_KEY", "to_ir_message", "to_ir_messages"]
 
 TOOL_FIELDS_KEY = "tool_call_provider_fields"
 """``additional_kwargs`` key of an AIMessage: ``{tool_call_id: provider_fields}``."""
+TEXT_SIGNATURES_KEY = "text_signatures"
+"""``additional_kwargs`` key of a streamed AIMessage whose text came as strings: signatures of
+the answer text (Gemini's ``thoughtSignature`` on a text part) that arrived after the text.
+Replayed like the empty-text reasoning blocks that carry them otherwise."""
 
 _MEDIA_TYPES = frozenset({"image", "audio", "video", "file"})
 _NATIVE_TOOL_CALL_TYPES = frozenset({"tool_use", "function_call"})
@@ -256,12 +260,19 @@ def _duplicates_a_tool_call(block: Mapping[str, Any], call_ids: set[str]) -> boo
     )
 
 
+def _text_signatures(msg: AIMessage) -> list[ReasoningBlock]:
+    signatures = msg.additional_kwargs.get(TEXT_SIGNATURES_KEY)
+    if not isinstance(signatures, list):
+        return []
+    return [ReasoningBlock("", s) for s in signatures if isinstance(s, str) and s]
+
+
 def _ai_content(msg: AIMessage, where: str) -> tuple[str | list[Part] | None, list[ReasoningBlock]]:
     if isinstance(msg.content, str):
         text = msg.content
         reasoning = msg.additional_kwargs.get("reasoning_content")
         blocks = [ReasoningBlock(reasoning)] if isinstance(reasoning, str) and reasoning else []
-        return (text or None), blocks
+        return (text or None), blocks + _text_signatures(msg)
     parts: list[Part] = []
     reasoning_blocks: list[ReasoningBlock] = []
     call_ids = {c["id"] for c in msg.tool_calls if c["id"]}
@@ -281,6 +292,7 @@ def _ai_content(msg: AIMessage, where: str) -> tuple[str | list[Part] | None, li
                 # History written by another provider's integration may hold blocks of its own
                 # that no chat format takes back; say what is left out rather than fail.
                 warnings.warn(f"not sent: {exc}", UserWarning, stacklevel=4)
+    reasoning_blocks += _text_signatures(msg)
     if len(parts) == 1 and isinstance(parts[0], TextPart):
         return parts[0].text, reasoning_blocks
     return parts or None, reasoning_blocks

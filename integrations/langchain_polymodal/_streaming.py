@@ -9,18 +9,32 @@ What the chunks promise, summed with ``+`` as LangChain does:
 * the final chunk has ``chunk_position="last"`` and ``response_metadata`` with
   ``finish_reason``, ``model_name`` (on that chunk only, since LangChain concatenates strings),
   ``id``, ``system_fingerprint`` and ``service_tier``; every chunk has ``model_provider``.
-* text is streamed as strings. Once reasoning (or a citation) arrives before any text, the
-  stream switches to v1 blocks with an ``index`` each (``reasoning``, ``text``,
-  ``tool_call_chunk``), marked ``output_version="v1"``, so the aggregate's ``content_blocks``
-  lists reasoning, text with citations, and tool calls in order. Reasoning or citations that
-  arrive after text was already streamed as strings go to ``additional_kwargs``
-  (``reasoning_content`` / ``annotations``) instead, since strings and blocks don't merge.
+* content is streamed as strings, or as v1 blocks with an ``index`` each (``reasoning``,
+  ``text``, ``tool_call_chunk``) marked ``output_version="v1"``, so that the aggregate's
+  ``content_blocks`` lists reasoning, text with its citations, and tool calls in order, as
+  ``invoke()`` gives them. Strings and blocks don't merge into one text block, so the choice
+  is made before any text: blocks from the first chunk when the request may be answered with
+  citations (``blocks=True``: a provider-native tool such as ``googleSearch``,
+  ``web_search_options``, a search model -- their citations arrive after the text, with the
+  last chunk), and otherwise as soon as reasoning, a signature or a citation arrives before
+  text. Citations then go on the text block (the last one streamed, if they come alone).
+  Reasoning or citations that still arrive after text was streamed as strings go to
+  ``additional_kwargs`` (``reasoning_content`` / ``annotations``).
+* signatures: a ``reasoning_signature`` with reasoning text (or while a reasoning block is open,
+  as Anthropic sends it) signs that reasoning block, which it closes: the next reasoning opens a
+  new block. A signature without reasoning text while text is streaming (or in the same delta
+  as text) is the answer text's own (Gemini's ``thoughtSignature`` on a text part): it becomes
+  a reasoning block of its own with empty text, as ``invoke()`` gives it, so that it is
+  replayed on the text part; after text streamed as strings it goes to
+  ``additional_kwargs["text_signatures"]``.
 
-Only choice 0 is streamed; the caller refuses ``n > 1`` before the request.
+Only choice 0 is streamed (all of its deltas in an event); the caller refuses ``n > 1`` before
+the request.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.messages import AIMessageChunk
@@ -28,12 +42,12 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from polymodal.types import ChoiceDelta, StreamEvent, Usage
+from polymodal.types import ChatRequest, ChoiceDelta, StreamEvent, Usage
 
-from ._messages import TOOL_FIELDS_KEY
+from ._messages import TEXT_SIGNATURES_KEY, TOOL_FIELDS_KEY
 from ._outputs import citation, provider_metadata, reasoning_block, usage_metadata
 
-__all__ = ["ChunkStream"]
+__all__ = ["ChunkStream", "expects_citations"]
 
 _USAGE_FIELDS = (
     "prompt_tokens",
@@ -84,21 +98,36 @@ class _UsageDeltas:
 class _Piece:
     """One converted event, held back if it may be the last."""
 
-    __slots__ = ("additional", "calls", "content", "finish_reason", "usage", "v1")
+    __slots__ = ("additional", "blocks", "calls", "finish_reason", "text", "usage")
 
     def __init__(self) -> None:
-        self.content: str | list[dict[str, Any]] = ""
+        self.text = ""
+        self.blocks: list[dict[str, Any]] | None = None  # v1 blocks instead of text
         self.calls: list[ToolCallChunk] = []
         self.additional: dict[str, Any] = {}
         self.usage: UsageMetadata | None = None
         self.finish_reason: str | None = None
-        self.v1 = False
 
     @property
     def empty(self) -> bool:
         return not (
-            self.content or self.calls or self.additional or self.usage or self.finish_reason
+            self.text
+            or self.blocks
+            or self.calls
+            or self.additional
+            or self.usage
+            or self.finish_reason
         )
+
+
+def expects_citations(request: ChatRequest, model: str) -> bool:
+    """Whether the answer may carry citations, which arrive after its text: a provider-native
+    tool (``googleSearch``, a web-search tool, ...), ``web_search_options``, a search model."""
+    return (
+        bool(request.builtin_tools)
+        or "web_search_options" in request.passthrough
+        or "search" in model.lower()
+    )
 
 
 class ChunkStream:
@@ -106,20 +135,23 @@ class ChunkStream:
 
     Content-bearing chunks come out at once; a chunk with a finish reason or usage is held
     until the next one (or the end), so the final chunk can be marked ``last`` and carry
-    the response metadata.
+    the response metadata. ``blocks=True`` streams v1 blocks from the start (see the module
+    docstring).
     """
 
-    def __init__(self, provider: str, model: str) -> None:
+    def __init__(self, provider: str, model: str, *, blocks: bool = False) -> None:
         self.provider = provider
         self.model = model
         self._usage = _UsageDeltas()
-        self._blocks = False  # streaming v1 blocks instead of strings
+        self._blocks = blocks  # streaming v1 blocks instead of strings
         self._text_seen = False
         self._kind: str | None = None  # kind of the open content block
         self._next_index = 0
         self._index = -1
+        self._text_index: int | None = None  # block index of the text streamed last
         self._tool_blocks: dict[int, int] = {}  # tool-call index -> content block index
         self._tool_ids: dict[int, str] = {}
+        self._cited: set[str] = set()  # annotations already streamed (providers may resend)
         self._held: _Piece | None = None
         self._last_event: StreamEvent | None = None
         self._finish_reason: str | None = None
@@ -142,20 +174,42 @@ class ChunkStream:
         self._kind = "tool_call_chunk"
         return self._tool_blocks[tool_index]
 
-    def _blocks_for(self, d: ChoiceDelta) -> list[dict[str, Any]]:
-        blocks: list[dict[str, Any]] = []
-        if d.reasoning or d.reasoning_signature:
-            block = reasoning_block(d.reasoning or "", d.reasoning_signature)
+    def _new_annotations(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        fresh = []
+        for annotation in annotations:
+            key = json.dumps(annotation, sort_keys=True, default=str)
+            if key not in self._cited:
+                self._cited.add(key)
+                fresh.append(annotation)
+        return fresh
+
+    def _add_blocks(
+        self, blocks: list[dict[str, Any]], d: ChoiceDelta, answer_signature: str | None
+    ) -> None:
+        signature = None if answer_signature else d.reasoning_signature
+        if d.reasoning or signature:
+            block = reasoning_block(d.reasoning or "", signature)
             block["index"] = self._open("reasoning")
             blocks.append(block)
-        if d.content or d.annotations:
+            if signature:
+                self._kind = None  # a signature ends its thought: more reasoning is a new block
+        if answer_signature:
+            # The text's own signature: a block of its own, placed before the text it signs.
+            block = reasoning_block("", answer_signature)
+            block["index"] = self._next_index
+            self._next_index += 1
+            blocks.append(block)
+        annotations = self._new_annotations(d.annotations) if d.annotations else None
+        if d.content or annotations:
+            if d.content or self._text_index is None:
+                self._text_index = self._open("text")
             text: dict[str, Any] = {
                 "type": "text",
                 "text": d.content or "",
-                "index": self._open("text"),
+                "index": self._text_index,
             }
-            if d.annotations:
-                text["annotations"] = [citation(a) for a in d.annotations]
+            if annotations:
+                text["annotations"] = [citation(a) for a in annotations]
             blocks.append(text)
         for tc in d.tool_calls:
             blocks.append(
@@ -167,15 +221,32 @@ class ChunkStream:
                     "index": self._tool_block(tc.index),
                 }
             )
-        return blocks
 
-    def _convert(self, event: StreamEvent) -> _Piece:
-        piece = _Piece()
-        if event.usage is not None:
-            piece.usage = self._usage.delta(event.usage)
-        d = next((c for c in event.choices if c.index == 0), None)
-        if d is None:
-            return piece
+    def _add_strings(self, piece: _Piece, d: ChoiceDelta, answer_signature: str | None) -> None:
+        additional = piece.additional
+        if d.reasoning:
+            additional["reasoning_content"] = additional.get("reasoning_content", "") + d.reasoning
+            self._kind = "reasoning"
+        if d.content:
+            piece.text += d.content
+            self._text_seen = True
+            self._kind = "text"
+        if answer_signature:
+            additional.setdefault(TEXT_SIGNATURES_KEY, []).append(answer_signature)
+        annotations = self._new_annotations(d.annotations) if d.annotations else None
+        if annotations:
+            additional.setdefault("annotations", []).extend(annotations)
+
+    def _add(self, piece: _Piece, d: ChoiceDelta) -> None:
+        # A signature without reasoning text, in the same delta as text or while text (not a
+        # thought) is streaming, signs the answer text rather than a thought.
+        answer_signature = None
+        if (
+            d.reasoning_signature
+            and d.reasoning is None
+            and (d.content or self._kind != "reasoning")
+        ):
+            answer_signature = d.reasoning_signature
         if (
             not self._blocks
             and not self._text_seen
@@ -183,60 +254,71 @@ class ChunkStream:
         ):
             self._blocks = True
         if self._blocks:
-            piece.content = self._blocks_for(d)
-            piece.v1 = True
+            if piece.blocks is None:
+                piece.blocks = []
+            self._add_blocks(piece.blocks, d, answer_signature)
         else:
-            piece.content = d.content or ""
-            self._text_seen = self._text_seen or bool(d.content)
-            if d.reasoning:
-                piece.additional["reasoning_content"] = d.reasoning
-            if d.annotations:
-                piece.additional["annotations"] = list(d.annotations)
-        fields: dict[str, Any] = {}
-        for tc in d.tool_calls:
-            if tc.id:
-                self._tool_ids[tc.index] = tc.id
-            piece.calls.append(
-                tool_call_chunk(name=tc.name, args=tc.arguments, id=tc.id, index=tc.index)
-            )
-            call_id = tc.id or self._tool_ids.get(tc.index)
-            if tc.provider_fields and call_id:
-                fields[call_id] = tc.provider_fields
-        if fields:
-            piece.additional[TOOL_FIELDS_KEY] = fields
+            self._add_strings(piece, d, answer_signature)
+        calls = d.tool_calls
+        if calls:
+            fields: dict[str, Any] = {}
+            for tc in calls:
+                if tc.id:
+                    self._tool_ids[tc.index] = tc.id
+                piece.calls.append(
+                    tool_call_chunk(name=tc.name, args=tc.arguments, id=tc.id, index=tc.index)
+                )
+                call_id = tc.id or self._tool_ids.get(tc.index)
+                if tc.provider_fields and call_id:
+                    fields[call_id] = tc.provider_fields
+            if fields:
+                piece.additional.setdefault(TOOL_FIELDS_KEY, {}).update(fields)
         if d.refusal:
-            piece.additional["refusal"] = d.refusal
+            piece.additional["refusal"] = piece.additional.get("refusal", "") + d.refusal
         if d.finish_reason:
             piece.finish_reason = self._finish_reason = d.finish_reason
+
+    def _convert(self, event: StreamEvent) -> _Piece:
+        piece = _Piece()
+        if event.usage is not None:
+            piece.usage = self._usage.delta(event.usage)
+        for d in event.choices:
+            if d.index == 0:  # a provider may split one choice's parts over several deltas
+                self._add(piece, d)
         return piece
 
     def _chunk(self, piece: _Piece | None, last: bool = False) -> ChatGenerationChunk:
-        piece = piece or _Piece()
         meta: dict[str, Any] = {"model_provider": self.provider}
-        if piece.v1 or (last and self._blocks):
+        # Only the fields that are set: each keyword costs langchain-core validation time.
+        fields: dict[str, Any] = {"response_metadata": meta}
+        if piece is not None:
+            fields["content"] = piece.text if piece.blocks is None else piece.blocks
+            if piece.additional:
+                fields["additional_kwargs"] = piece.additional
+            if piece.calls:
+                fields["tool_call_chunks"] = piece.calls
+            if piece.usage is not None:
+                fields["usage_metadata"] = piece.usage
+        else:
+            fields["content"] = [] if self._blocks else ""
+        if (piece is not None and piece.blocks is not None) or (last and self._blocks):
             meta["output_version"] = "v1"
-        info: dict[str, Any] | None = None
         event = self._last_event
-        if last:
-            meta["finish_reason"] = self._finish_reason
-            meta["model_name"] = (event.model if event else "") or self.model
-            if event is not None and event.id:
-                meta["id"] = event.id
-            if self._fingerprint is not None:
-                meta["system_fingerprint"] = self._fingerprint
-            for key, value in provider_metadata(self._extras).items():
-                meta.setdefault(key, value)
-            info = {"finish_reason": self._finish_reason, "model_name": meta["model_name"]}
-        message = AIMessageChunk(
-            content=piece.content,  # type: ignore[arg-type]
-            additional_kwargs=piece.additional,
-            response_metadata=meta,
-            tool_call_chunks=piece.calls,
-            usage_metadata=piece.usage,
-            id=(event.id if event else "") or None,
-            chunk_position="last" if last else None,
-        )
-        return ChatGenerationChunk(message=message, generation_info=info)
+        if event is not None and event.id:
+            fields["id"] = event.id
+        if not last:
+            return ChatGenerationChunk(message=AIMessageChunk(**fields))
+        meta["finish_reason"] = self._finish_reason
+        meta["model_name"] = (event.model if event else "") or self.model
+        if event is not None and event.id:
+            meta["id"] = event.id
+        if self._fingerprint is not None:
+            meta["system_fingerprint"] = self._fingerprint
+        for key, value in provider_metadata(self._extras).items():
+            meta.setdefault(key, value)
+        fields["chunk_position"] = "last"
+        info = {"finish_reason": self._finish_reason, "model_name": meta["model_name"]}
+        return ChatGenerationChunk(message=AIMessageChunk(**fields), generation_info=info)
 
     # -- driving -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,7 +15,7 @@ from langchain_core.language_models.chat_models import agenerate_from_stream, ge
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from polymodal.errors import PolymodalError
 
@@ -22,6 +24,7 @@ from .errors import as_langchain_error
 if TYPE_CHECKING:
     from polymodal._chat import PreparedChat
 
+    from ._streaming import ChunkStream
     from ._tools import ToolLike
 
 # The request path (core, message conversion, streaming) is imported on first use, so that
@@ -60,17 +63,25 @@ class ChatPolymodal(BaseChatModel):
     ``model_kwargs`` (with a warning) and on to the core with every request.
     """
 
+    # Second spellings are validation aliases (``AliasChoices(field, alias)``), not ``alias=``:
+    # a type checker then sees the documented field names in ``__init__``.
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
-    model: str = Field(alias="model_name")
+    model: str = Field(validation_alias=AliasChoices("model", "model_name"))
     """Model string, ``provider/model`` (e.g. ``openai/gpt-4o``) or a well-known bare name."""
     temperature: float | None = None
-    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    max_tokens: int | None = Field(
+        default=None, validation_alias=AliasChoices("max_tokens", "max_completion_tokens")
+    )
     top_p: float | None = None
-    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | str | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
     n: int | None = None
     seed: int | None = None
-    timeout: float | None = Field(default=None, alias="request_timeout")
+    timeout: float | None = Field(
+        default=None, validation_alias=AliasChoices("timeout", "request_timeout")
+    )
     """Seconds per request (the core's default when unset)."""
     max_retries: int = 2
     streaming: bool = False
@@ -81,7 +92,9 @@ class ChatPolymodal(BaseChatModel):
     """Further OpenAI-format request parameters or provider parameters, sent with every call."""
 
     api_key: SecretStr | None = None
-    api_base: str | None = Field(default=None, alias="base_url")
+    api_base: str | None = Field(
+        default=None, validation_alias=AliasChoices("api_base", "base_url")
+    )
     api_version: str | None = None
     organization: str | None = None
     drop_params: bool | None = None
@@ -93,10 +106,12 @@ class ChatPolymodal(BaseChatModel):
     custom_llm_provider: str | None = None
     vertex_project: str | None = None
     vertex_location: str | None = None
-    vertex_credentials: SecretStr | dict[str, Any] | None = Field(
+    vertex_credentials: SecretStr | dict[str, Any] | os.PathLike[str] | Any = Field(
         default=None, repr=False, exclude=True
     )
-    """Service-account JSON (string or dict) or the path of a service-account file."""
+    """Service-account JSON (a string, kept as a ``SecretStr``, or a dict), the path of a
+    service-account file (a string or ``os.PathLike``), or a google-auth ``Credentials`` object
+    (authorized user, impersonated, ...). Never in ``repr`` nor in serialized output."""
     aws_region_name: str | None = None
     aws_access_key_id: SecretStr | None = None
     aws_secret_access_key: SecretStr | None = None
@@ -107,16 +122,19 @@ class ChatPolymodal(BaseChatModel):
     http_async_client: Any = Field(default=None, exclude=True, repr=False)
     """An ``httpx.AsyncClient`` for async calls."""
 
+    @field_validator("vertex_credentials", mode="before")
+    @classmethod
+    def _secret_credentials(cls, value: Any) -> Any:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        return SecretStr(value) if isinstance(value, str) else value
+
     @model_validator(mode="before")
     @classmethod
     def _collect_provider_params(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        known = set()
-        for name, field in cls.model_fields.items():
-            known.add(name)
-            if field.alias:
-                known.add(field.alias)
+        known = _spellings(cls)
         extra = {k: v for k, v in values.items() if k not in known}
         model_kwargs = dict(values.get("model_kwargs") or {})
         shadowed = sorted(k for k in model_kwargs if k in known)
@@ -302,10 +320,8 @@ class ChatPolymodal(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         from polymodal._chat import stream_chat
 
-        from ._streaming import ChunkStream
-
         prepared = self._prepare(messages, stop, kwargs, stream=True, async_=False)
-        chunks = ChunkStream(prepared.route.provider, prepared.route.model)
+        chunks = _chunk_stream(prepared)
         try:
             events = stream_chat(prepared)  # opens the stream: provider errors surface here
             try:
@@ -332,10 +348,8 @@ class ChatPolymodal(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         from polymodal._chat import astream_chat
 
-        from ._streaming import ChunkStream
-
         prepared = self._prepare(messages, stop, kwargs, stream=True, async_=True)
-        chunks = ChunkStream(prepared.route.provider, prepared.route.model)
+        chunks = _chunk_stream(prepared)
         events = astream_chat(prepared)
         try:
             async for event in events:
@@ -404,6 +418,30 @@ class ChatPolymodal(BaseChatModel):
         return structured_runnable(
             self, schema, method=method, include_raw=include_raw, strict=strict
         )
+
+
+@functools.cache
+def _spellings(cls: type[ChatPolymodal]) -> frozenset[str]:
+    """Every keyword that sets a field of ``cls``: field names and their aliases."""
+    known = set()
+    for name, field in cls.model_fields.items():
+        known.add(name)
+        if field.alias:
+            known.add(field.alias)
+        aliases = field.validation_alias
+        if isinstance(aliases, AliasChoices):
+            known.update(c for c in aliases.choices if isinstance(c, str))
+        elif isinstance(aliases, str):
+            known.add(aliases)
+    return frozenset(known)
+
+
+def _chunk_stream(prepared: PreparedChat) -> ChunkStream:
+    from ._streaming import ChunkStream, expects_citations
+
+    route = prepared.route
+    blocks = expects_citations(prepared.request, route.model)
+    return ChunkStream(route.provider, route.model, blocks=blocks)
 
 
 def _close(events: Iterator[Any]) -> None:

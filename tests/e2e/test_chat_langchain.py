@@ -648,3 +648,79 @@ def test_secrets_stay_out_of_reprs_and_errors(emu: Emulator) -> None:
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value)
     assert emu.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
+
+
+def test_field_names_and_their_second_spellings(emu: Emulator) -> None:
+    by_alias: dict[str, Any] = {
+        "model_name": "openai/gpt-4o",
+        "base_url": emu.openai_base,
+        "max_completion_tokens": 500,
+        "request_timeout": 30.0,
+        "stop_sequences": ["END"],
+    }
+    for model in (
+        ChatPolymodal(
+            model="openai/gpt-4o",
+            api_base=emu.openai_base,
+            max_tokens=500,
+            timeout=30.0,
+            stop=["END"],
+        ),
+        ChatPolymodal(**by_alias),  # no warning: none of these is sent on as model_kwargs
+    ):
+        assert model.model == "openai/gpt-4o"
+        assert model.api_base == emu.openai_base
+        assert (model.max_tokens, model.timeout, model.stop) == (500, 30.0, ["END"])
+        assert model.model_kwargs == {}
+        assert model.invoke("hi").content == 'Emulator reply to: "hi"'
+        assert sent(emu)["max_tokens"] == 500
+
+
+_TYPED_USE = """
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from langchain_polymodal import ChatPolymodal
+
+llm = ChatPolymodal(
+    model="vertex_ai/gemini-2.5-flash",
+    api_base="http://127.0.0.1:8000",
+    max_tokens=100,
+    timeout=30.0,
+    stop=["END"],
+    api_key=SecretStr("key"),
+)
+ChatPolymodal(model="vertex_ai/gemini-2.5-flash", vertex_credentials=Path("sa.json"))
+ChatPolymodal(model="vertex_ai/gemini-2.5-flash", vertex_credentials='{"type": "..."}')
+ChatPolymodal(model="vertex_ai/gemini-2.5-flash", vertex_credentials={"type": "..."})
+model: str = llm.model
+base: str | None = llm.api_base
+ChatPolymodal(model=1)  # the one error: the checker does read the field types
+"""
+
+
+def test_documented_field_names_type_check(tmp_path: Any) -> None:
+    """``ChatPolymodal(model=..., api_base=...)`` passes ``mypy --strict`` (with ``alias=`` a
+    type checker sees only the alias, ``model_name`` / ``base_url``, in ``__init__``)."""
+    from pathlib import Path
+
+    mypy_api = pytest.importorskip("mypy.api")
+    root = Path(__file__).resolve().parents[2]
+    snippet = tmp_path / "typed_use.py"
+    snippet.write_text(_TYPED_USE)
+    stdout, stderr, status = mypy_api.run(
+        [
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(root / ".mypy_cache"),
+            "--config-file",
+            str(root / "pyproject.toml"),
+            str(snippet),
+        ]
+    )
+    errors = [line for line in stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1, stdout + stderr
+    assert 'Argument "model" to "ChatPolymodal" has incompatible type "int"' in errors[0]
+    assert status == 1

@@ -547,17 +547,9 @@ async def test_concurrent_calls_share_one_token(emu: Emulator) -> None:
     assert len({r.headers["authorization"] for r in model_requests(emu)}) == 1
 
 
-# --------------------------------------------------------------------------- known bugs
+# --------------------------------------------------------------------------- stream fidelity, credentials
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langchain_polymodal/_streaming.py ChunkStream: Gemini sends groundingMetadata in the "
-    "last stream chunk, after the answer text was streamed as strings; the citations then go "
-    "to additional_kwargs['annotations'] and the aggregate's content_blocks text block has no "
-    "citation annotations (invoke() has them). Issue 4 item 5 asks for v1 citations also when "
-    "grounding arrives only in the last chunk",
-)
 @pytest.mark.parametrize("output_version", ["v0", "v1"])
 def test_streamed_grounding_gives_citations_in_content_blocks(
     emu: Emulator, output_version: str
@@ -570,14 +562,6 @@ def test_streamed_grounding_gives_citations_in_content_blocks(
     _grounding_checks(merged(chunks))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langchain_polymodal/_streaming.py ChunkStream: when Gemini streams a thought part and "
-    "then the answer text whose first piece carries the thoughtSignature, the signature is "
-    "merged into the preceding reasoning block (index 0); replayed, it goes back on a "
-    "`thought: true` part instead of the text part Google sent it on (invoke() replays it on the "
-    "text part). Google: 'send the thought_signature back inside its original Part'",
-)
 def test_streamed_answer_signature_is_replayed_on_its_text_part(emu: Emulator) -> None:
     llm = chat(emu, reasoning_effort="low")
     aggregate = merged(list(llm.stream("Hello")))
@@ -595,27 +579,36 @@ def test_streamed_answer_signature_is_replayed_on_its_text_part(emu: Emulator) -
     assert not any(p.get("thought") and p.get("thoughtSignature") == signature for p in parts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langchain_polymodal/chat_models.py ChatPolymodal.vertex_credentials is typed "
-    "SecretStr | dict | None, so pydantic refuses a pathlib.Path that the core's "
-    "vertex_credentials accepts (polymodal.completion(vertex_credentials=Path(...)) works)",
-)
 def test_vertex_credentials_as_a_path_object(emu: Emulator, tmp_path: Path) -> None:
     key = tmp_path / "service_account.json"
     key.write_text(service_account_json(emu.url))
     assert chat(emu, vertex_credentials=key).invoke("hi").text == 'Emulator reply to: "hi"'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langchain_polymodal/chat_models.py ChatPolymodal.vertex_credentials is typed "
-    "SecretStr | dict | None, so pydantic refuses a google.auth Credentials object (e.g. "
-    "authorized_user or impersonated credentials) that the core's vertex_credentials accepts",
-)
 def test_vertex_credentials_as_a_google_auth_object(emu: Emulator) -> None:
     from polymodal.testing.google_oauth import authorized_user_credentials
 
     creds = authorized_user_credentials(emu.url)
     assert chat(emu, vertex_credentials=creds).invoke("hi").text == 'Emulator reply to: "hi"'
     assert model_requests(emu)[-1].headers["authorization"].startswith("Bearer emu-token-")
+
+
+def test_vertex_credentials_stay_out_of_repr_and_serialization(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    from pydantic import SecretStr
+
+    from polymodal.testing.google_oauth import authorized_user_credentials
+
+    info = service_account_json(emu.url)
+    key = json.loads(info)["private_key"]
+    path = tmp_path / "service_account.json"
+    path.write_text(info)
+    for creds in (info, json.loads(info), path, authorized_user_credentials(emu.url)):
+        llm = chat(emu, vertex_credentials=creds)
+        if isinstance(creds, str):
+            assert isinstance(llm.vertex_credentials, SecretStr)  # a JSON string is kept secret
+        for text in (repr(llm), str(llm), str(llm.model_dump()), llm.model_dump_json()):
+            assert key not in text and "vertex_credentials" not in text
+            assert str(path) not in text
+        assert llm.invoke("hi").text == 'Emulator reply to: "hi"'

@@ -447,8 +447,8 @@ def _ev(*deltas: ChoiceDelta, usage: Usage | None = None) -> StreamEvent:
     )
 
 
-def _run(events: list[StreamEvent]) -> list[AIMessageChunk]:
-    stream = ChunkStream("openai", "gpt-4o")
+def _run(events: list[StreamEvent], *, blocks: bool = False) -> list[AIMessageChunk]:
+    stream = ChunkStream("openai", "gpt-4o", blocks=blocks)
     out = [c for e in events for c in stream.push(e)]
     out.append(stream.close())
     chunks = []
@@ -612,6 +612,144 @@ def test_citations_before_text_are_v1_citations() -> None:
             "annotations": [{"type": "citation", "url": "https://a.b", "title": "A"}],
         }
     ]
+
+
+def test_citations_expected_stream_blocks_from_the_start() -> None:
+    # Grounding (Gemini googleSearch, web search) cites the text after streaming it: with
+    # blocks=True the text is a v1 block from the first chunk, and the citations, arriving alone
+    # (and resent, as providers do), land once on that block.
+    note = {"type": "url_citation", "url_citation": {"url": "https://a.b", "title": "A"}}
+    chunks = _run(
+        [
+            _ev(ChoiceDelta(content="See ")),
+            _ev(ChoiceDelta(content="A.")),
+            _ev(ChoiceDelta(annotations=[note])),
+            _ev(ChoiceDelta(annotations=[note], finish_reason="stop")),
+        ],
+        blocks=True,
+    )
+    assert chunks[0].content == [{"type": "text", "text": "See ", "index": 0}]
+    full = _sum(chunks)
+    assert full.content_blocks == [
+        {
+            "type": "text",
+            "text": "See A.",
+            "index": 0,
+            "annotations": [{"type": "citation", "url": "https://a.b", "title": "A"}],
+        }
+    ]
+    assert full.text == "See A."
+    assert full.response_metadata["output_version"] == "v1"
+
+
+def _gemini_answer(*reasoning: ReasoningBlock) -> AIMessage:
+    """The message invoke() gives for a Gemini answer "Hi" with these reasoning blocks."""
+    choice = Choice(content="Hi", reasoning=list(reasoning), finish_reason="stop")
+    result = ChatResult(id="r", model="gemini-3-pro-preview", choices=[choice])
+    return to_ai_message(result, choice, "vertex_ai")
+
+
+def test_streamed_answer_signature_gets_its_own_block() -> None:
+    # Gemini 3: a thought, then the answer whose first text piece carries the thoughtSignature.
+    chunks = _run(
+        [
+            _ev(ChoiceDelta(reasoning="Thinking.")),
+            _ev(ChoiceDelta(content="H", reasoning_signature="sig-text")),
+            _ev(ChoiceDelta(content="i", finish_reason="stop")),
+        ]
+    )
+    full = _sum(chunks)
+    assert full.content_blocks == [
+        {"type": "reasoning", "reasoning": "Thinking.", "index": 0},
+        {"type": "reasoning", "reasoning": "", "extras": {"signature": "sig-text"}, "index": 1},
+        {"type": "text", "text": "Hi", "index": 2},
+    ]
+    expected = Message(
+        "assistant",
+        "Hi",
+        reasoning=[ReasoningBlock("Thinking."), ReasoningBlock("", "sig-text")],
+    )
+    assert to_ir_message(full) == expected
+    invoked = _gemini_answer(ReasoningBlock("Thinking."), ReasoningBlock("", "sig-text"))
+    assert to_ir_message(invoked) == expected
+
+
+def test_one_event_with_a_signed_thought_and_a_signed_answer() -> None:
+    # Google may send both parts in one payload; the decoder splits them into two deltas of
+    # choice 0, and a signature ends its thought (the next one is a block of its own).
+    event = _ev(
+        ChoiceDelta(reasoning="One.", reasoning_signature="sig-1"),
+        ChoiceDelta(reasoning="Two.", reasoning_signature="sig-2"),
+        ChoiceDelta(content="Hi", reasoning_signature="sig-text"),
+    )
+    full = _sum(_run([event, _ev(ChoiceDelta(finish_reason="stop"))]))
+    reasoning = [ReasoningBlock("One.", "sig-1"), ReasoningBlock("Two.", "sig-2")]
+    assert to_ir_message(full) == Message(
+        "assistant", "Hi", reasoning=[*reasoning, ReasoningBlock("", "sig-text")]
+    )
+    assert to_ir_message(full) == to_ir_message(
+        _gemini_answer(*reasoning, ReasoningBlock("", "sig-text"))
+    )
+
+
+def test_anthropic_signature_delta_signs_the_open_thought() -> None:
+    chunks = _run(
+        [
+            _ev(ChoiceDelta(reasoning="Let me think.")),
+            _ev(ChoiceDelta(reasoning_signature="sig")),
+            _ev(ChoiceDelta(content="4.", finish_reason="stop")),
+        ]
+    )
+    assert to_ir_message(_sum(chunks)) == Message(
+        "assistant", "4.", reasoning=[ReasoningBlock("Let me think.", "sig")]
+    )
+
+
+def test_signature_of_reasoning_after_string_text_is_not_taken_for_the_texts() -> None:
+    # Text first (strings), then a thought and its signature (Anthropic's signature_delta): the
+    # signature is the thought's, not the text's, so it is not replayed as a text signature.
+    full = _sum(
+        _run(
+            [
+                _ev(ChoiceDelta(content="Hi")),
+                _ev(ChoiceDelta(reasoning="Hmm.")),
+                _ev(ChoiceDelta(reasoning_signature="sig"), ChoiceDelta(finish_reason="stop")),
+            ]
+        )
+    )
+    assert full.content == "Hi"
+    assert "text_signatures" not in full.additional_kwargs
+    assert full.additional_kwargs["reasoning_content"] == "Hmm."
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_answer_signature_after_the_text(blocks: bool) -> None:
+    # Google may also send the text's signature last, on an empty text part.
+    chunks = _run(
+        [
+            _ev(ChoiceDelta(content="H")),
+            _ev(ChoiceDelta(reasoning_signature="sig-text")),
+            _ev(ChoiceDelta(content="i", finish_reason="stop")),
+        ],
+        blocks=blocks,
+    )
+    full = _sum(chunks)
+    assert full.text == "Hi"
+    if blocks:
+        assert [b["type"] for b in full.content_blocks] == ["text", "reasoning"]
+    else:
+        assert full.content == "Hi"
+        assert full.additional_kwargs["text_signatures"] == ["sig-text"]
+    assert to_ir_message(full) == Message(
+        "assistant", "Hi", reasoning=[ReasoningBlock("", "sig-text")]
+    )
+
+
+def test_chunks_carry_only_the_fields_that_are_set() -> None:
+    first, last = _run([_ev(ChoiceDelta(content="Hi")), _ev(ChoiceDelta(finish_reason="stop"))])
+    assert first.model_fields_set == {"content", "response_metadata", "id"}
+    assert first.tool_call_chunks == [] and first.usage_metadata is None
+    assert last.chunk_position == "last"
 
 
 def test_stream_without_finish_still_ends_with_a_last_chunk() -> None:
