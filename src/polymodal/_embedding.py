@@ -68,9 +68,13 @@ def parse_inputs(value: Any, label: str) -> tuple[list[EmbeddingItem], bool]:
     if all(type(x) is int for x in items):
         return [items], True
     for i, x in enumerate(items):
-        if not (isinstance(x, (str, *_MEDIA)) or _is_tokens(x)):
+        if isinstance(x, Mapping):
+            # A multimodal item ({"image": "gs://..."}): the wire format checks its keys.
+            items[i] = dict(x)
+        elif not (isinstance(x, (str, *_MEDIA)) or _is_tokens(x)):
             raise _bad(
-                f"input[{i}] must be a string or a non-empty list of token ids, got {x!r:.80}",
+                f"input[{i}] must be a string, a non-empty list of token ids or a multimodal item "
+                f"({{'text' | 'image' | 'video': ...}}), got {x!r:.80}",
                 label,
                 "input",
             )
@@ -126,6 +130,10 @@ class PreparedEmbedding:
     def batches(self) -> list[EmbeddingRequest]:
         """The request split at the wire format's per-request input limit."""
         req = self.request
+        split = getattr(self.target.api, "batches", None)
+        if split is not None:  # formats with more limits than a count (Vertex: tokens per call)
+            batches: list[EmbeddingRequest] = split(req, self.target.dialect)
+            return batches
         size = self.target.api.max_inputs(self.target.dialect)
         if len(req.inputs) <= size:
             return [req]
@@ -148,6 +156,7 @@ class PreparedEmbedding:
     def decode(self, body: Any, sent: EmbeddingRequest) -> EmbeddingResult:
         with _attributed(self.route):
             result: EmbeddingResult = self.target.api.decode(body, provider=self.route.provider)
+        result.model = result.model or self.route.model  # Google's answers name no model
         if len(result.vectors) != len(sent.inputs):
             raise InternalServerError(
                 f"{self.route.provider} returned {len(result.vectors)} embeddings for "

@@ -7,6 +7,7 @@ skip the OpenAI-object rendering.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ class PreparedImages:
         with _attributed(self.route):
             result: ImageResult = self.target.api.decode(body, provider=self.route.provider)
         result.model = result.model or self.route.model
+        result.created = result.created or int(time.time())  # Imagen's answers carry no time
         return result
 
 

@@ -97,6 +97,8 @@ def resolve(model: str, *, custom_llm_provider: str | None = None) -> Route:
     head, sep, rest = model.partition("/")
     if sep and head in KNOWN_PROVIDERS:
         if not rest:
+            if head == "vertex_ai":  # Cloud TTS takes no model: "vertex_ai/" is speech's spelling
+                return Route(head, "")
             raise BadRequestError(f"model {model!r} names a provider but no model", model=model)
         return Route(head, rest)
     provider = _bare_provider(model)

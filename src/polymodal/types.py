@@ -296,8 +296,9 @@ class StreamEvent:
 
 # --------------------------------------------------------------------------- embeddings
 
-EmbeddingItem = str | list[int] | MediaPart
-"""One thing to embed: text, a list of token ids, or (multimodal models) a media part."""
+EmbeddingItem = str | list[int] | MediaPart | dict[str, Any]
+"""One thing to embed: text, a list of token ids, or (multimodal models) a media part or an item
+dict such as ``{"image": "gs://..."}`` (its wire format says which keys it takes)."""
 
 
 @dataclass(slots=True)

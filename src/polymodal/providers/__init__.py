@@ -128,9 +128,14 @@ class Target:
 # operation -> provider name -> module under polymodal.providers. Another family plugs in by
 # adding its provider here and a ``target(route, op, opts)`` function to its module.
 OPERATION_PROVIDERS: dict[str, dict[str, str]] = {
-    "embeddings": {"openai": "openai", "azure": "azure"},
-    "images": {"openai": "openai", "azure": "azure"},
-    "speech": {"openai": "openai", "azure": "azure"},
+    "embeddings": {
+        "openai": "openai",
+        "azure": "azure",
+        "vertex_ai": "vertex",
+        "gemini": "google_ai_studio",
+    },
+    "images": {"openai": "openai", "azure": "azure", "vertex_ai": "vertex"},
+    "speech": {"openai": "openai", "azure": "azure", "vertex_ai": "vertex"},
 }
 # The registry's ``mode`` that each operation needs.
 OPERATION_MODES: dict[str, str] = {

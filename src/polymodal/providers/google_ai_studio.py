@@ -10,6 +10,8 @@
   ``x-goog-api-key`` header, never in the URL. Without a key a call to Google's own host raises
   ``AuthenticationError`` before any I/O; a custom ``api_base`` may go without one.
 * Body: the ``gemini`` wire format, dialect ``ai_studio``.
+* Embeddings (:func:`target`): ``.../models/{model}:batchEmbedContents`` with the
+  ``gemini_embeddings`` wire format, dialect ``ai_studio``; same key and ``api_base`` rules.
 """
 
 from __future__ import annotations
@@ -19,13 +21,21 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from polymodal.errors import AuthenticationError, BadRequestError
-from polymodal.providers import ChatTarget, Endpoint, Operation
+from polymodal.providers import ChatTarget, Endpoint, MediaOperation, Operation, Target
 from polymodal.routing import Route
 
 if TYPE_CHECKING:
     from polymodal.options import CallOptions
 
-__all__ = ["DEFAULT_API_VERSION", "DEFAULT_BASE", "chat_target", "chat_url", "endpoint"]
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_BASE",
+    "chat_target",
+    "chat_url",
+    "embeddings_url",
+    "endpoint",
+    "target",
+]
 
 DEFAULT_BASE = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
@@ -89,6 +99,10 @@ def endpoint(route: Route, op: Operation, opts: CallOptions, *, stream: bool = F
             model=route.model,
         )
     url = chat_url(route.model, opts, stream)
+    return Endpoint(url, _headers(route, opts))
+
+
+def _headers(route: Route, opts: CallOptions) -> dict[str, str]:
     key = _key(opts)
     if key is None and opts.api_base is None:
         raise AuthenticationError(
@@ -101,10 +115,29 @@ def endpoint(route: Route, op: Operation, opts: CallOptions, *, stream: bool = F
         headers["x-goog-api-key"] = key
     if opts.extra_headers:
         headers.update(opts.extra_headers)
-    return Endpoint(url, headers)
+    return headers
 
 
 def chat_target(route: Route, opts: CallOptions, stream: bool) -> ChatTarget:
     from polymodal.apis import gemini
 
     return ChatTarget(endpoint(route, "chat", opts, stream=stream), gemini, "ai_studio")
+
+
+def embeddings_url(model: str, opts: CallOptions) -> str:
+    return f"{_versioned_base(opts)}/{_resource(model)}:batchEmbedContents"
+
+
+def target(route: Route, op: MediaOperation, opts: CallOptions) -> Target:
+    """Embeddings through ``batchEmbedContents``; other operations are not served here."""
+    if op != "embeddings":
+        raise BadRequestError(
+            f"Google AI Studio {op} is not available in this version of polymodal "
+            f"(model {route.model!r})",
+            provider=route.provider,
+            model=route.model,
+        )
+    from polymodal.apis import gemini_embeddings
+
+    url = embeddings_url(route.model, opts)
+    return Target(Endpoint(url, _headers(route, opts)), gemini_embeddings, "ai_studio")

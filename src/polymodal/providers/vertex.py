@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from polymodal.errors import BadRequestError
-from polymodal.providers import ChatTarget, Endpoint, Operation
+from polymodal.providers import ChatTarget, Endpoint, MediaOperation, Operation, Target
 from polymodal.routing import Route
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ __all__ = [
     "endpoint",
     "host",
     "param_defaults",
+    "target",
+    "tts_url",
 ]
 
 API_VERSIONS = ("v1", "v1beta1")
@@ -227,14 +229,25 @@ def endpoint(route: Route, op: Operation, opts: CallOptions, *, stream: bool = F
     resolved (no credentials, no project, a bad location)."""
     if op != "chat":
         raise BadRequestError(
-            f"Vertex AI {op} is not available in this version of polymodal (model {route.model!r})",
+            f"vertex.endpoint() builds chat URLs; Vertex AI {op} goes through "
+            f"polymodal.providers.target(...) (model {route.model!r})",
             provider=route.provider,
             model=route.model,
         )
-    from polymodal.auth.google import GoogleAuth, resolve_location, resolve_project
+    from polymodal.auth.google import resolve_location
 
     vm = classify(route.model)
     location = resolve_location(opts.vertex_location)
+    project, headers, auth = _access(route, opts)
+    url = chat_url(vm, base_url(location, opts), project, location, stream)
+    return Endpoint(url, headers, auth)
+
+
+def _access(route: Route, opts: CallOptions) -> tuple[str, dict[str, str], Any]:
+    """(project, headers, auth) of a Vertex call: ``api_key`` as a bearer token, else the
+    resolved Google credentials as a :class:`~polymodal.auth.google.GoogleAuth`."""
+    from polymodal.auth.google import GoogleAuth, resolve_project
+
     headers: dict[str, str] = {}
     auth: Any = None
     if opts.api_key is not None:
@@ -246,8 +259,7 @@ def endpoint(route: Route, op: Operation, opts: CallOptions, *, stream: bool = F
         auth = GoogleAuth(creds, provider=route.provider, model=route.model)
     if opts.extra_headers:
         headers.update(opts.extra_headers)
-    url = chat_url(vm, base_url(location, opts), project, location, stream)
-    return Endpoint(url, headers, auth)
+    return project, headers, auth
 
 
 def _api(vm: VertexModel) -> tuple[ModuleType, str]:
@@ -290,3 +302,154 @@ def param_defaults(route: Route) -> dict[str, Any]:
     if settings is None or not is_gemini(route):
         return {}
     return {"safety_settings": [dict(s) for s in settings]}
+
+
+# --------------------------------------------------------------------------- embeddings, images, speech
+#
+# ``target(route, op, opts)`` for ``polymodal.embedding`` / ``image_generation`` / ``speech``:
+#
+# * embeddings: ``{prefix}/publishers/google/models/{m}:predict`` (text models, gemini-embedding-001,
+#   multimodalembedding; :mod:`polymodal.apis.vertex_embeddings`), ``...:embedContent`` for the
+#   multimodal Gemini embedding models (gemini-embedding-2*; :mod:`polymodal.apis.gemini_embeddings`),
+#   ``{prefix}/endpoints/{id}:predict`` for a tuned or custom model deployed to an endpoint
+#   (``vertex_ai/<numeric endpoint id>`` or ``vertex_ai/endpoints/<id>``);
+# * images: Imagen at ``{prefix}/publishers/google/models/{m}:predict``
+#   (:mod:`polymodal.apis.vertex_imagen`);
+# * speech: Google Cloud Text-to-Speech, ``https://texttospeech.googleapis.com/v1/text:synthesize``
+#   (``api_base`` and ``api_version`` as for Vertex; :mod:`polymodal.apis.google_tts`), whatever
+#   the model name (Cloud TTS has no model in its URL; Gemini-TTS names select ``voice.modelName``).
+#   Auth as for Vertex, plus ``x-goog-user-project``: the project named by ``vertex_project`` /
+#   ``polymodal.vertex_project`` / the environment, else the credential's quota project (set by
+#   :class:`~polymodal.auth.google.GoogleAuth`), else the credential's own project.
+
+TTS_HOST = "https://texttospeech.googleapis.com"
+
+
+def target(route: Route, op: MediaOperation, opts: CallOptions) -> Target:
+    """Embeddings, images and speech on Vertex AI (see the section comment above)."""
+    if op == "speech":
+        return _speech_target(route, opts)
+    if op == "embeddings":
+        return _embeddings_target(route, opts)
+    return _images_target(route, opts)
+
+
+def _media_prefix(route: Route, opts: CallOptions) -> tuple[str, dict[str, str], Any]:
+    from polymodal.auth.google import resolve_location
+
+    location = resolve_location(opts.vertex_location)
+    project, headers, auth = _access(route, opts)
+    base = base_url(location, opts)
+    return f"{base}/projects/{_segment(project)}/locations/{_segment(location)}", headers, auth
+
+
+def _publisher_model(route: Route, what: str) -> str:
+    name = route.model.strip().strip("/")
+    if name.startswith("google/"):
+        name = name[len("google/") :]
+    if not name or "/" in name:
+        raise BadRequestError(
+            f"Vertex AI {what} model {route.model!r}: expected a Google model name such as "
+            "'text-embedding-005', 'multimodalembedding@001' or 'imagen-3.0-generate-002'",
+            provider=route.provider,
+            model=route.model,
+            param="model",
+        )
+    return name
+
+
+def _embeddings_target(route: Route, opts: CallOptions) -> Target:
+    from polymodal.apis import gemini_embeddings, vertex_embeddings
+
+    name = route.model.strip().strip("/")
+    endpoint_id = name[len("endpoints/") :] if name.startswith("endpoints/") else name
+    if _ENDPOINT_ID.match(endpoint_id):  # a tuned or custom model on its own endpoint
+        prefix, headers, auth = _media_prefix(route, opts)
+        url = f"{prefix}/endpoints/{endpoint_id}:predict"
+        return Target(Endpoint(url, headers, auth), vertex_embeddings, "text")
+    model = _publisher_model(route, "embedding")
+    prefix, headers, auth = _media_prefix(route, opts)
+    path = f"{prefix}/publishers/google/models/{_segment(model)}"
+    if gemini_embeddings.is_multimodal(model):
+        return Target(Endpoint(f"{path}:embedContent", headers, auth), gemini_embeddings, "vertex")
+    dialect = vertex_embeddings.dialect_for(model)
+    return Target(Endpoint(f"{path}:predict", headers, auth), vertex_embeddings, dialect)
+
+
+def _images_target(route: Route, opts: CallOptions) -> Target:
+    from polymodal.apis import vertex_imagen
+
+    model = _publisher_model(route, "image")
+    if not vertex_imagen.is_imagen(model):
+        raise BadRequestError(
+            f"image generation with Vertex AI model {model!r} is not available in this version "
+            "of polymodal: it speaks Imagen (imagegeneration@002/005/006, imagen-3.0-*, "
+            "imagen-4.0-*)",
+            provider=route.provider,
+            model=route.model,
+            param="model",
+        )
+    prefix, headers, auth = _media_prefix(route, opts)
+    url = f"{prefix}/publishers/google/models/{_segment(model)}:predict"
+    return Target(Endpoint(url, headers, auth), vertex_imagen, "vertex")
+
+
+def tts_url(opts: CallOptions) -> str:
+    """``{TTS_HOST or api_base}/{v1|v1beta1}/text:synthesize``."""
+    if opts.api_base:
+        base = opts.api_base.strip().rstrip("/")
+        if base.endswith(tuple("/" + v for v in API_VERSIONS)):
+            return f"{base}/text:synthesize"
+    else:
+        base = TTS_HOST
+    version = opts.api_version or DEFAULT_API_VERSION
+    if version not in API_VERSIONS:
+        raise BadRequestError(
+            f"api_version {version!r} is not a Text-to-Speech API version "
+            f"(choose from {', '.join(API_VERSIONS)})",
+            provider="vertex_ai",
+            param="api_version",
+        )
+    return f"{base}/{version}/text:synthesize"
+
+
+def _named_project(opts: CallOptions) -> str | None:
+    """The project the call or the environment names (not the credential's), if any."""
+    from polymodal.auth.google import resolve_project
+
+    try:
+        return resolve_project(opts.vertex_project)
+    except BadRequestError:
+        if opts.vertex_project:
+            raise
+        return None
+
+
+def _speech_target(route: Route, opts: CallOptions) -> Target:
+    from polymodal.apis import google_tts
+    from polymodal.auth.google import GoogleAuth
+
+    if route.model.strip().lower().startswith("lyria"):
+        raise BadRequestError(
+            f"{route.model!r} generates music, not speech; polymodal.speech on Vertex AI uses "
+            "Google Cloud Text-to-Speech (e.g. vertex_ai/chirp, vertex_ai/gemini-2.5-flash-tts)",
+            provider=route.provider,
+            model=route.model,
+            param="model",
+        )
+    url = tts_url(opts)
+    headers: dict[str, str] = {}
+    auth: Any = None
+    project = _named_project(opts)
+    if opts.api_key is not None:
+        headers["Authorization"] = f"Bearer {opts.api_key.get_secret_value()}"
+    else:
+        creds = _credentials(opts)
+        auth = GoogleAuth(creds, provider=route.provider, model=route.model)
+        if project is None and creds.quota_project is None:
+            project = creds.project
+    if project:
+        headers["x-goog-user-project"] = project
+    if opts.extra_headers:
+        headers.update(opts.extra_headers)
+    return Target(Endpoint(url, headers, auth), google_tts, "google")

@@ -36,8 +36,10 @@ def default_formats() -> list[WireFormat]:
     from .gemini import GeminiAPI
     from .openai import OpenAIChat
     from .openai_media import OpenAIMedia
+    from .vertex_media import VertexMedia
 
-    return [AnthropicMessages(), GeminiAPI(), OpenAIMedia(), OpenAIChat()]
+    # VertexMedia before GeminiAPI: it owns :predict / :embedContent / :batchEmbedContents.
+    return [AnthropicMessages(), VertexMedia(), GeminiAPI(), OpenAIMedia(), OpenAIChat()]
 
 
 @dataclass(frozen=True)
