@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_polymodal.chat_models import ChatPolymodal
+    from langchain_polymodal.embeddings import PolymodalEmbeddings
+    from langchain_polymodal.images import PolymodalImageGenerator
+    from langchain_polymodal.speech import PolymodalSpeech
 
-__all__ = ["ChatPolymodal"]
+__all__ = ["ChatPolymodal", "PolymodalEmbeddings", "PolymodalImageGenerator", "PolymodalSpeech"]
 
 # public name -> module under langchain_polymodal that defines it
 _LAZY: dict[str, str] = {
     "ChatPolymodal": "chat_models",
+    "PolymodalEmbeddings": "embeddings",
+    "PolymodalImageGenerator": "images",
+    "PolymodalSpeech": "speech",
 }
 
 
