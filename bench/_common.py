@@ -5,10 +5,13 @@ Everything here is stdlib only so the server subprocess and the import probes st
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
+import random
 import statistics
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +85,95 @@ def stream_events(n: int = STREAM_CHUNKS) -> list[dict[str, Any]]:
     usage["usage"] = {"prompt_tokens": 14, "completion_tokens": n, "total_tokens": n + 14}
     events.append(usage)
     return events
+
+
+# --------------------------------------------------------------------------- embeddings
+
+EMBED_MODEL = "openai/text-embedding-3-small"
+EMBED_TEXTS = 2000
+EMBED_DIMS = 1536
+_EMBED_POOL = 1 << 14  # distinct float32 values the vectors are cut from
+
+
+def embed_texts(n: int = EMBED_TEXTS) -> list[str]:
+    """``n`` short passages; text ``i`` starts with ``passage {i}:`` so the server can answer a
+    batch that starts mid-list (``PolymodalEmbeddings`` sends 1,000 per request) with the
+    vectors of those very inputs."""
+    return [
+        f"passage {i}: the quick brown fox jumps over the lazy dog, variant {i * 37 % 1009}"
+        for i in range(n)
+    ]
+
+
+def embed_index(text: str) -> int:
+    """The position ``embed_texts`` gave ``text`` (0 for anything else)."""
+    head = text.split(":", 1)[0]
+    number = head.removeprefix("passage ")
+    return int(number) if number != head and number.isdigit() else 0
+
+
+def embed_body(encoding_format: str, texts: list[str] | None = None) -> dict[str, Any]:
+    """The ``/embeddings`` body polymodal sends for ``texts`` (``"base64"`` unless told)."""
+    return {
+        "model": EMBED_MODEL.split("/", 1)[1],
+        "input": embed_texts() if texts is None else texts,
+        "encoding_format": encoding_format,
+    }
+
+
+class EmbedPool:
+    """Deterministic float32 values, plus each one's shortest decimal text (what OpenAI's
+    float JSON carries: ~10 significant digits, not the 17 of a double's ``repr``). Vector ``i``
+    is the slice of ``EMBED_DIMS`` values at ``offset(i)``, so both encodings carry the very
+    same float32 numbers."""
+
+    def __init__(self, dims: int = EMBED_DIMS) -> None:
+        rng = random.Random(20241124)
+        self.dims = dims
+        count = _EMBED_POOL + dims
+        packed = struct.pack(f"<{count}f", *(rng.gauss(0.0, 0.025) for _ in range(count)))
+        self.values: list[float] = list(struct.unpack(f"<{count}f", packed))
+        self.packed = packed
+        self.texts = [_short_float32(v) for v in self.values]
+
+    @staticmethod
+    def offset(i: int) -> int:
+        return (i * 7919) % _EMBED_POOL
+
+    def vector(self, i: int) -> list[float]:
+        at = self.offset(i)
+        return self.values[at : at + self.dims]
+
+    def base64(self, i: int) -> str:
+        at = self.offset(i) * 4
+        return base64.b64encode(self.packed[at : at + self.dims * 4]).decode()
+
+    def floats_json(self, i: int) -> str:
+        at = self.offset(i)
+        return "[" + ",".join(self.texts[at : at + self.dims]) + "]"
+
+    def response(self, encoding_format: str, start: int, n: int) -> bytes:
+        """An OpenAI ``CreateEmbeddingResponse`` for inputs ``start .. start + n - 1``."""
+        if encoding_format == "base64":
+            vectors = [f'"{self.base64(start + k)}"' for k in range(n)]
+        else:
+            vectors = [self.floats_json(start + k) for k in range(n)]
+        items = ",".join(
+            f'{{"object":"embedding","index":{k},"embedding":{v}}}' for k, v in enumerate(vectors)
+        )
+        usage = json.dumps({"prompt_tokens": 9 * n, "total_tokens": 9 * n}, separators=(",", ":"))
+        return (
+            f'{{"object":"list","data":[{items}],"model":"text-embedding-3-small","usage":{usage}}}'
+        ).encode()
+
+
+def _short_float32(value: float) -> str:
+    """The shortest decimal that reads back as the same float32."""
+    for digits in range(6, 10):
+        text = f"{value:.{digits}g}"
+        if struct.unpack("<f", struct.pack("<f", float(text)))[0] == value:
+            return text
+    return repr(value)
 
 
 def dumps(value: Any) -> bytes:

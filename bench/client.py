@@ -1,7 +1,8 @@
 """The benchmark's client side: one scenario per process, results as one JSON object on stdout.
 
-    python bench/client.py {ceiling,sequential,async,stream} --json-url URL --stream-url URL
-                           [--server-pid PID] [--cpus 0] [--scale 1.0]
+    python bench/client.py {ceiling,sequential,async,stream,embeddings} --json-url URL
+                           --stream-url URL [--embed-url URL] [--server-pid PID] [--cpus 0]
+                           [--scale 1.0]
 
 ``bench/run.py`` starts it (pinned to the CPU the server is not on) and reads the JSON. Every
 scenario interleaves the floor and the subjects round by round (the order rotates each round) and
@@ -26,11 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     API_KEY,
+    EMBED_DIMS,
+    EMBED_MODEL,
+    EMBED_TEXTS,
     MESSAGES,
     MODEL,
     REQUEST_BODY,
     STREAM_CHUNKS,
+    EmbedPool,
     dumps,
+    embed_body,
+    embed_texts,
     parse_cpus,
     pin,
     process_cpu_seconds,
@@ -552,6 +559,204 @@ def scenario_stream(args: argparse.Namespace) -> Result:
     return out
 
 
+# --------------------------------------------------------------------------- embeddings
+
+
+def polymodal_embeddings() -> Any:
+    """``PolymodalEmbeddings`` if the LangChain layer has it yet, else None."""
+    import importlib
+
+    try:
+        return importlib.import_module("langchain_polymodal").PolymodalEmbeddings
+    except (ImportError, AttributeError):
+        return None
+
+
+def _floats_from_base64(data: str) -> list[float]:
+    from array import array
+    from binascii import a2b_base64
+
+    values = array("f")
+    values.frombytes(a2b_base64(data))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()
+
+
+def _embed_subjects(
+    base: str, *, profiling: bool = False
+) -> tuple[dict[str, Callable[[], list[list[float]]]], dict[str, str]]:
+    """Every subject embeds the same 2,000 texts and returns their vectors as lists of floats.
+
+    ``floor`` is raw httpx sending what polymodal sends (``encoding_format: "base64"``), then
+    ``json.loads`` and each base64 vector decoded to floats (``array('f')``), the least work any
+    client that returns vectors does; ``float_json`` asks for float JSON instead (reference).
+
+    ``profiling``: ``PolymodalEmbeddings`` sends its batches one after another
+    (``max_concurrency=1``) so that cProfile, which sees only the calling thread, sees them.
+    """
+    import httpx
+
+    import polymodal
+
+    url = f"{base}/embeddings"
+    texts = embed_texts()
+    client = httpx.Client(timeout=60)
+    b64_body, float_body = embed_body("base64", texts), embed_body("float", texts)
+
+    def floor() -> list[list[float]]:
+        data = json.loads(client.post(url, json=b64_body, headers=AUTH).content)["data"]
+        return [_floats_from_base64(item["embedding"]) for item in data]
+
+    def float_json() -> list[list[float]]:
+        data = json.loads(client.post(url, json=float_body, headers=AUTH).content)["data"]
+        return [item["embedding"] for item in data]
+
+    def core() -> list[list[float]]:
+        resp = polymodal.embedding(model=EMBED_MODEL, input=texts, api_base=base, api_key=API_KEY)
+        return [item.embedding for item in resp.data]
+
+    subjects: dict[str, Callable[[], list[list[float]]]] = {
+        "floor": floor,
+        "float_json": float_json,
+        "core": core,
+    }
+    errors: dict[str, str] = {}
+    emb_cls = polymodal_embeddings()
+    if emb_cls is None:
+        errors["langchain"] = "langchain_polymodal.PolymodalEmbeddings is not importable"
+    else:
+        extra = {"max_concurrency": 1} if profiling else {}
+        model = emb_cls(model=EMBED_MODEL, api_base=base, api_key=API_KEY, **extra)
+
+        def langchain() -> list[list[float]]:
+            vectors: list[list[float]] = model.embed_documents(texts)
+            return vectors
+
+        subjects["langchain"] = langchain
+    return subjects, errors
+
+
+def _check_vectors(name: str, vectors: list[list[float]], pool: EmbedPool) -> None:
+    """Every vector present, in input order, with the server's values (float32 exactly; the
+    float-JSON reference to float32 precision)."""
+    if len(vectors) != EMBED_TEXTS:
+        raise AssertionError(f"{name}: {len(vectors)} vectors, expected {EMBED_TEXTS}")
+    import struct
+
+    for i, vector in enumerate(vectors):
+        if type(vector) is not list or len(vector) != EMBED_DIMS:
+            raise AssertionError(f"{name}: vector {i} is not {EMBED_DIMS} floats")
+        if name == "float_json":
+            vector = list(struct.unpack(f"<{EMBED_DIMS}f", struct.pack(f"<{EMBED_DIMS}f", *vector)))
+        if vector != pool.vector(i):
+            raise AssertionError(f"{name}: vector {i} differs from what the server sent")
+
+
+def _embed_request(port: int, encoding_format: str) -> bytes:
+    body = dumps(embed_body(encoding_format))
+    head = (
+        f"POST /v1/embeddings HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+        f"content-type: application/json\r\nauthorization: Bearer {API_KEY}\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def _read_answer(sock: socket.socket, buf: bytearray) -> int:
+    """Read one ``content-length`` answer off ``sock`` (the body only counted); its size."""
+    data = b""
+    while (end := data.find(b"\r\n\r\n")) < 0:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    head = data[:end].lower()
+    at = head.find(b"content-length:")
+    total = end + 4 + int(head[at + 15 :].split(b"\r\n", 1)[0])
+    got = len(data)
+    while got < total:
+        n = sock.recv_into(buf, min(len(buf), total - got))
+        if not n:
+            raise ConnectionError("the server closed the connection")
+        got += n
+    return total
+
+
+def _socket_ceiling(port: int, reps: int) -> tuple[list[float], dict[str, int]]:
+    """Seconds per answer for the cheapest client: one blocking keep-alive socket sending the
+    floor's request bytes and counting the answer's bytes (no parsing): the server's ceiling.
+    Also the answers' sizes in both encodings."""
+    buf = bytearray(1 << 22)
+    sizes = {}
+    times = []
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        for fmt in ("float", "base64"):
+            sizes[fmt] = _read_answer_after(sock, _embed_request(port, fmt), buf)
+        request = _embed_request(port, "base64")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            _read_answer_after(sock, request, buf)
+            times.append(time.perf_counter() - t0)
+    return times, sizes
+
+
+def _read_answer_after(sock: socket.socket, request: bytes, buf: bytearray) -> int:
+    sock.sendall(request)
+    return _read_answer(sock, buf)
+
+
+def scenario_embeddings(args: argparse.Namespace) -> Result:
+    base = args.embed_url
+    if not base:
+        raise SystemExit("the embeddings scenario needs --embed-url")
+    subjects, errors = _embed_subjects(base)
+    pool = EmbedPool()
+    for name, call in list(subjects.items()):
+        try:
+            _check_vectors(name, call(), pool)
+            if name != "float_json":  # the slow reference: its checked call is its warm-up
+                call()
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            del subjects[name]
+    # The targets' rounds first; the float-JSON reference (4x slower, and its 39 MB answers
+    # churn memory, which slows whatever runs next) afterwards in rounds of its own, paired
+    # with a floor call of the same round ("ref_floor").
+    rounds = max(4, round(12 * args.scale))
+    ref_rounds = 4 if "float_json" in subjects and "floor" in subjects else 0
+    out: dict[str, Any] = {}
+    meter = Meter(args.server_pid)
+    port = int(base.rsplit(":", 1)[1].split("/", 1)[0])
+    ceiling: list[float] = []
+    sizes: dict[str, int] = {}
+    main = [n for n in subjects if n != "float_json"]
+    for r in range(rounds + ref_rounds):
+        names = main if r < rounds else ["floor", "float_json"]
+        for name in _rotate(names, r):
+            call = subjects[name]
+            with meter.measure():
+                call()
+            cell = "ref_floor" if r >= rounds and name == "floor" else name
+            _record(out, cell, EMBED_TEXTS / meter.wall, meter, meter.client_cpu * 1e3)
+        if r < rounds:
+            times, sizes = _socket_ceiling(port, 2)
+            ceiling += times
+    out.update(_errors_to_cells(subjects, errors))
+    out["_meta"] = {
+        "texts": EMBED_TEXTS,
+        "dims": EMBED_DIMS,
+        "calls_per_subject": rounds,
+        "rounds": rounds,
+        "float_json_rounds": ref_rounds,
+        "unit": "texts/s",
+        "client_cpu_unit": "ms/call",
+        "socket_ms": [t * 1e3 for t in ceiling],
+        "response_bytes": sizes,
+    }
+    return out
+
+
 # --------------------------------------------------------------------------- profiles
 
 
@@ -609,6 +814,16 @@ def scenario_profile(args: argparse.Namespace) -> Result:
         def work() -> None:
             for _ in range(n):
                 call()
+
+    elif kind == "embeddings":
+        embeds, _ = _embed_subjects(args.embed_url, profiling=True)
+        ecall = embeds[name]
+        n = max(3, int(8 * args.scale))
+        ecall()
+
+        def work() -> None:
+            for _ in range(n):
+                ecall()
 
     elif kind == "stream":
         streams, _ = _stream_subjects(f"{args.stream_url}/chat/completions", args.stream_url)
@@ -674,6 +889,7 @@ SCENARIOS: dict[str, Callable[[argparse.Namespace], Result]] = {
     "sequential": scenario_sequential,
     "async": scenario_async,
     "stream": scenario_stream,
+    "embeddings": scenario_embeddings,
 }
 
 
@@ -682,12 +898,15 @@ def main() -> None:
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--json-url", required=True)
     parser.add_argument("--stream-url", required=True)
+    parser.add_argument("--embed-url", default="", help="the server's embeddings base URL")
     parser.add_argument("--server-pid", type=int, default=0)
     parser.add_argument("--cpus", default="")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--target", default="", help="profile only: e.g. stream:core, async50:core")
+    parser.add_argument(
+        "--target", default="", help="profile only: e.g. stream:core, async50:core, embeddings:core"
+    )
     args = parser.parse_args()
-    for url in (args.json_url, args.stream_url):
+    for url in (args.json_url, args.stream_url, args.embed_url or "http://127.0.0.1:"):
         if not url.startswith("http://127.0.0.1:"):
             raise SystemExit(f"refusing to send traffic anywhere but 127.0.0.1: {url}")
     pin(parse_cpus(args.cpus))

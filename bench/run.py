@@ -1,12 +1,15 @@
 """polymodal benchmark: ratios to a raw-httpx floor, measured side by side in one run.
 
     python bench/run.py [--scale 1.0] [--server raw|emulator] [--wait-langchain 0]
+    python bench/run.py --only embeddings
 
 Starts a near-zero-cost loopback server in its own process (pinned to one CPU, the client to the
-other), measures cold imports, sequential calls, async throughput at concurrency 50 and 200 and a
-2,000-chunk SSE stream for raw httpx (the floor), ``polymodal`` and ``ChatPolymodal``, profiles
-every subject that misses its target, and writes ``bench/RESULTS.md`` (and the raw numbers to
-``bench/out/results.json``). See bench/README.md.
+other), measures cold imports, sequential calls, async throughput at concurrency 50 and 200, a
+2,000-chunk SSE stream and embedding 2,000 texts for raw httpx (the floor), ``polymodal`` and
+its LangChain layer (``ChatPolymodal``, ``PolymodalEmbeddings``), profiles every subject that
+misses its target, and writes ``bench/RESULTS.md`` (and the raw numbers to
+``bench/out/results.json``). ``--only embeddings`` measures the embeddings scenario alone and
+merges its rows and details into the existing ``bench/RESULTS.md``. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +35,8 @@ sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
     API_KEY,
+    EMBED_DIMS,
+    EMBED_TEXTS,
     HOST,
     MESSAGES,
     MODEL,
@@ -75,6 +81,12 @@ IMPORT_PAIRS = {
     ),
 }
 BASELINE_LABEL = {"floor": "the raw-httpx floor", "aiohttp": "a raw aiohttp session"}
+EMBED_LABEL = f"embeddings, {EMBED_TEXTS:,} texts"  # row prefix; --only embeddings merges by it
+EMBED_HEADING = f"### Embeddings ({EMBED_TEXTS:,} texts x {EMBED_DIMS:,} dims)"
+TABLE_HEADER = (
+    "| scenario | floor | polymodal core | ChatPolymodal / PolymodalEmbeddings | ratio | target "
+    "| holds |"
+)
 SERVER_BOUND_UTIL = 0.7  # server CPU share of its core above which a cell is flagged
 
 
@@ -96,7 +108,7 @@ class Server:
         self._env = env
         self._proc: subprocess.Popen[str] | None = None
         self.pid = 0
-        self.json_url = self.stream_url = ""
+        self.json_url = self.stream_url = self.embed_url = ""
 
     def __enter__(self) -> Server:
         proc = subprocess.Popen(
@@ -111,6 +123,7 @@ class Server:
         self.pid = int(ready["pid"])
         self.json_url = f"http://{HOST}:{ready['json']}/v1"
         self.stream_url = f"http://{HOST}:{ready['stream']}/v1"
+        self.embed_url = f"http://{HOST}:{ready['embed']}/v1"
         return self
 
     def __exit__(
@@ -141,6 +154,7 @@ class Ctx:
 def run_client(ctx: Ctx, server: Server, scenario: str, *extra: str, scale: float = 0) -> Any:
     cmd = [sys.executable, str(HERE / "client.py"), scenario]
     cmd += ["--json-url", server.json_url, "--stream-url", server.stream_url]
+    cmd += ["--embed-url", server.embed_url]
     cmd += ["--server-pid", str(server.pid), "--cpus", cpus_arg(ctx.client_cpus)]
     cmd += ["--scale", str(scale or ctx.scale), *extra]
     t0 = time.perf_counter()
@@ -331,6 +345,7 @@ def scenario_rows(
     digits: int,
     targets: dict[str, tuple[str, float, bool]],
     kind: str,
+    lc_label: str = "ChatPolymodal",
 ) -> list[Row]:
     rows = []
     floor = _fmt(_cell(scn, "floor"), digits, scn, "floor")
@@ -338,7 +353,7 @@ def scenario_rows(
     chat = _fmt(_cell(scn, "langchain"), digits, scn, "langchain")
     for name, (target, threshold, at_most) in targets.items():
         ratios = _paired_ratios(scn, name)
-        who = "core" if name == "core" else "ChatPolymodal"
+        who = "core" if name == "core" else lc_label
         holds = None
         if ratios:
             mid = median(ratios)
@@ -367,8 +382,15 @@ def _holds(value: bool | None) -> str:
     return {True: "**yes**", False: "**NO**", None: "n/a"}[value]
 
 
-def _detail_table(title: str, unit: str, scn: dict[str, Any], digits: int) -> list[str]:
-    cpu_unit = "µs/call" if unit == "calls/s" else unit
+def _detail_table(
+    title: str,
+    unit: str,
+    scn: dict[str, Any],
+    digits: int,
+    cpu_unit: str = "",
+    lc_label: str = "ChatPolymodal",
+) -> list[str]:
+    cpu_unit = cpu_unit or ("µs/call" if unit == "calls/s" else unit)
     lines = [
         f"| {title} | median {unit} | spread ± | client CPU ({cpu_unit}) | CPU ratio "
         "| server CPU | n |",
@@ -376,16 +398,17 @@ def _detail_table(title: str, unit: str, scn: dict[str, Any], digits: int) -> li
     ]
     floor = _cell(scn, "floor")
     floor_cpu = median(floor["client_cpu"]) if floor and floor.get("client_cpu") else None
-    for name in ("floor", "aiohttp", "httpx_aiohttp", "core", "langchain"):
+    for name in ("floor", "float_json", "aiohttp", "httpx_aiohttp", "core", "langchain"):
         if name not in scn:
             continue
         cell = _cell(scn, name)
         label = {
             "floor": "raw httpx (floor)",
+            "float_json": "raw httpx asking for float JSON (reference)",
             "aiohttp": "raw aiohttp (reference)",
             "httpx_aiohttp": "httpx on the httpx-aiohttp transport (reference)",
             "core": "polymodal core",
-            "langchain": "ChatPolymodal",
+            "langchain": lc_label,
         }[name]
         if cell is None:
             lines.append(f"| {label} | n/a: {scn[name].get('error', '')} | | | | | |")
@@ -394,9 +417,10 @@ def _detail_table(title: str, unit: str, scn: dict[str, Any], digits: int) -> li
         cpu = median(cell["client_cpu"]) if cell.get("client_cpu") else None
         ratio = f"{cpu / floor_cpu:.2f}x" if cpu and floor_cpu else "n/a"
         n = cell.get("n")
+        cpu_digits = 0 if cpu_unit == "ms/call" else digits
         lines.append(
             f"| {label} | {median(cell['values']):,.{digits}f} | {spread(cell['values']):.0%} "
-            f"| {'n/a' if cpu is None else f'{cpu:,.{digits}f}'} | {ratio} "
+            f"| {'n/a' if cpu is None else f'{cpu:,.{cpu_digits}f}'} | {ratio} "
             f"| {util:.0%} | {median(n) if n else len(cell['values'])} |"
         )
     return lines
@@ -429,6 +453,10 @@ def measured_extra(results: dict[str, Any], subject: str) -> Extra | None:
     subj, base = _cell(scn, name), _cell(scn, "floor")
     if subj is None or base is None or not subj.get("client_cpu"):
         return None
+    if kind == "embeddings":  # texts/s -> ms per call of EMBED_TEXTS texts; CPU in ms/call
+        wall = EMBED_TEXTS * 1e3 * (1 / median(subj["values"]) - 1 / median(base["values"]))
+        sc, bc = median(subj["client_cpu"]), median(base["client_cpu"])
+        return Extra(wall, sc, bc, f"ms per call ({EMBED_TEXTS:,} texts)", 1e3)
     wall = median(subj["values"]) - median(base["values"])
     sc, bc = median(subj["client_cpu"]), median(base["client_cpu"])
     if kind == "stream":  # ms per stream -> µs per event
@@ -472,7 +500,8 @@ def _bound_line(row: Row, data: dict[str, Any]) -> str:
         parts.append(
             f"It takes {got.wall:,.1f} {got.unit} more than {BASELINE_LABEL[baseline]} "
             f"(client CPU {got.subj_cpu:,.1f} vs {got.base_cpu:,.1f}). Where the extra CPU goes "
-            f"(µs; CPU-time cProfile of subject and {baseline}, each scaled to its measured client "
+            f"({got.unit.split()[0]}; CPU-time cProfile of subject and {baseline}, each scaled to "
+            "its measured client "
             "CPU): by owner "
             + ", ".join(f"{k} +{v:,.1f}" for k, v in pkgs[:6])
             + "; largest functions (self time) "
@@ -496,31 +525,21 @@ def write_results(path: Path, data: dict[str, Any]) -> None:
         f"in {data['elapsed']:.0f} s (scale {data['scale']}). Ratios are to the raw-httpx floor "
         "measured in the same run; each is the median over interleaved rounds of "
         "subject ÷ floor within a round, with the range over rounds in brackets. Latency rows: lower is better. Throughput rows "
-        "(calls/s): higher is better.",
+        "(calls/s, texts/s): higher is better.",
         "",
-        "| scenario | floor | polymodal core | ChatPolymodal | ratio | target | holds |",
+        TABLE_HEADER,
         "|---|---|---|---|---|---|---|",
+        *(_table_line(row) for row in rows),
     ]
-    for row in rows:
-        ratio = row.ratio + (" ⚠" if row.note.startswith("server") else "")
-        lines.append(
-            f"| {row.scenario} | {row.floor} | {row.core} | {row.chat} | {ratio} | "
-            f"{row.target} | {_holds(row.holds)} |"
-        )
     failing = [r for r in rows if r.holds is False]
     lines += ["", "## Which targets hold", ""]
     held = [r for r in rows if r.holds]
     lines.append(f"{len(held)} of {len([r for r in rows if r.holds is not None])} hold.")
     if failing:
-        lines += ["", "### What bounds the ones that do not", ""]
+        lines += ["", BOUNDS_HEADING, ""]
         for row in failing:
             lines.append(_bound_line(row, data))
-    unmeasured = [r for r in rows if r.holds is None and r.target != "—"]
-    for row in unmeasured:
-        lines.append(f"- {row.scenario}: not measured ({row.note or 'subject unavailable'}).")
-    flagged = [r for r in rows if r.note.startswith("server") and r.holds is not False]
-    for row in flagged:
-        lines.append(f"- ⚠ {row.scenario}: {row.note}")
+    lines += _note_lines(rows)
 
     lines += [
         "",
@@ -618,6 +637,196 @@ def write_results(path: Path, data: dict[str, Any]) -> None:
             "",
             *_detail_table(f"async c={conc}", "calls/s", scn, 0),
         ]
+    lines += ["", *embeddings_details(data)]
+    path.write_text("\n".join(lines).rstrip() + "\n")
+
+
+BOUNDS_HEADING = "### What bounds the ones that do not"
+
+
+def _table_line(row: Row) -> str:
+    ratio = row.ratio + (" ⚠" if row.note.startswith("server") else "")
+    return (
+        f"| {row.scenario} | {row.floor} | {row.core} | {row.chat} | {ratio} | "
+        f"{row.target} | {_holds(row.holds)} |"
+    )
+
+
+def _note_lines(rows: list[Row]) -> list[str]:
+    """The bullets for rows not measured and rows flagged server-bound."""
+    lines = []
+    unmeasured = [r for r in rows if r.holds is None and r.target != "—"]
+    for row in unmeasured:
+        lines.append(f"- {row.scenario}: not measured ({row.note or 'subject unavailable'}).")
+    flagged = [r for r in rows if r.note.startswith("server") and r.holds is not False]
+    for row in flagged:
+        lines.append(f"- ⚠ {row.scenario}: {row.note}")
+    return lines
+
+
+def embeddings_details(data: dict[str, Any]) -> list[str]:
+    """The embeddings scenario's section of RESULTS.md (the last one; ``--only embeddings``
+    replaces it)."""
+    scn = data["results"].get("embeddings", {})
+    meta = scn.get("_meta", {})
+    lines = [EMBED_HEADING, ""]
+    if data.get("only"):
+        facts = data["facts"]
+        lines += [
+            f"Measured alone by `python bench/run.py --only embeddings` on "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')} in {data['elapsed']:.0f} s (scale "
+            f"{data['scale']}; {facts['priority']}; load average {facts['loadavg_start']} at "
+            f"start, {facts.get('loadavg_end', '?')} at end; commit {facts['commit'] or '?'} "
+            "plus the working tree) and merged into the file a full run wrote; everything "
+            "else here is from that full run.",
+            "",
+        ]
+    lines += [
+        f"Every subject embeds the same {EMBED_TEXTS:,} texts and returns {EMBED_DIMS:,}-float "
+        "vectors as `list[float]`, checked once against what the server sent. The server "
+        "answers from pre-built bytes keyed by the request's `encoding_format`: base64 float32 "
+        "(what polymodal asks for by default, as OpenAI's SDK does) or float JSON. The floor is "
+        '`httpx.Client.post` of the request polymodal sends (`encoding_format: "base64"`), '
+        "`json.loads` and each vector decoded with `array('f').frombytes(a2b_base64(...))"
+        ".tolist()`; the float-JSON line is the same client asking for floats (no decoding "
+        "step, but a 2.3x larger answer of text numbers to parse; measured after the "
+        "targets' rounds, in 4 rounds of its own against a floor call of the same round, since "
+        "its 39 MB answers slow whatever runs next). `PolymodalEmbeddings` sends its default batches (1,000 texts per "
+        "request, two requests on its thread pool). One call per subject per round, order "
+        "rotating; ratios are subject ÷ floor throughput within a round.",
+        "",
+    ]
+    if "error" in scn:
+        return [*lines, f"Not measured: {scn['error']}"]
+    sizes = meta.get("response_bytes", {})
+    socket_ms = meta.get("socket_ms", [])
+    if socket_ms:
+        lines += [
+            f"Server ceiling: a blocking socket that only counts the base64 answer's bytes "
+            f"({sizes.get('base64', 0) / 1e6:.1f} MB; float JSON "
+            f"{sizes.get('float', 0) / 1e6:.1f} MB) gets it in {median(socket_ms):.1f} ms "
+            f"({EMBED_TEXTS / median(socket_ms) * 1e3:,.0f} texts/s).",
+            "",
+        ]
+    lines += [
+        f"embeddings: {json.dumps({k: v for k, v in meta.items() if k != 'socket_ms'})}",
+        "",
+        *_detail_table(
+            f"embeddings, {EMBED_TEXTS:,} texts",
+            "texts/s",
+            scn,
+            0,
+            cpu_unit="ms/call",
+            lc_label="PolymodalEmbeddings",
+        ),
+    ]
+    return lines
+
+
+def embeddings_rows(results: dict[str, Any]) -> list[Row]:
+    scn = results.get("embeddings", {})
+    rows = scenario_rows(
+        EMBED_LABEL,
+        "texts/s",
+        scn,
+        0,
+        {"core": ("≥ 0.8x", 0.8, False), "langchain": ("≥ 0.8x", 0.8, False)},
+        "embeddings",
+        lc_label="PolymodalEmbeddings",
+    )
+    ref, ref_floor = _cell(scn, "float_json"), _cell(scn, "ref_floor")
+    ratios = []
+    if ref is not None and ref_floor is not None:
+        pairs = zip(ref["values"], ref_floor["values"], strict=False)
+        ratios = [s / f for s, f in pairs if f]
+    rows.append(
+        Row(
+            f"{EMBED_LABEL}: raw httpx asking for float JSON (texts/s; reference, no target)",
+            _fmt(_cell(scn, "floor"), 0, scn, "floor"),
+            "—",
+            "—",
+            "n/a"
+            if ref is None or not ratios
+            else f"{median(ref['values']):,.0f} texts/s = {_fmt_ratio(ratios, -1)}",
+            "—",
+            None,
+            "embeddings:float_json",
+            "informational",
+        )
+    )
+    return rows
+
+
+def embeddings_bound(results: dict[str, Any], row: Row) -> str:
+    """What bounds a failing embeddings row: the server's ceiling against the floor's time."""
+    scn = results.get("embeddings", {})
+    socket_ms = scn.get("_meta", {}).get("socket_ms")
+    floor = _cell(scn, "floor")
+    if not socket_ms or floor is None:
+        return ""
+    floor_ms = EMBED_TEXTS / median(floor["values"]) * 1e3
+    return (
+        f"Client-bound: the server delivers the base64 answer to a raw socket in "
+        f"{median(socket_ms):.1f} ms, {median(socket_ms) / floor_ms:.0%} of the floor's "
+        f"{floor_ms:.0f} ms."
+    )
+
+
+def merge_embeddings(path: Path, data: dict[str, Any]) -> None:
+    """Put the embeddings rows, bound lines and details of an ``--only embeddings`` run into the
+    RESULTS.md a full run wrote, replacing any earlier embeddings parts; the rest stays."""
+    rows: list[Row] = data["rows"]
+    text = path.read_text() if path.exists() else ""
+    lines = text.splitlines()
+    try:
+        top = next(i for i, ln in enumerate(lines) if ln.startswith("| scenario | floor |"))
+    except StopIteration:  # no full run yet: a file with just this scenario
+        lines = ["# polymodal benchmark results", "", TABLE_HEADER, "|---|---|---|---|---|---|---|"]
+        lines += ["", "## Which targets hold", "", "0 of 0 hold.", "", "## Details"]
+        top = 2
+    lines[top] = TABLE_HEADER
+    end = top + 2
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    table = [ln for ln in lines[top + 2 : end] if not ln.startswith(f"| {EMBED_LABEL}")]
+    table += [_table_line(row) for row in rows]
+    lines[top + 2 : end] = table
+    # The count of targets that hold, recounted from the merged table.
+    verdicts = [ln.rstrip().rsplit("|", 2)[-2].strip() for ln in table]
+    count = (
+        f"{verdicts.count('**yes**')} of {sum(v in ('**yes**', '**NO**') for v in verdicts)} hold."
+    )
+    at = next(i for i, ln in enumerate(lines) if re.fullmatch(r"\d+ of \d+ hold\.", ln))
+    lines[at] = count
+    # Bullets: drop the earlier embeddings ones, add this run's.
+    bullet = re.compile(rf"- (\*\*|⚠ )?{re.escape(EMBED_LABEL)}")
+    lines = [ln for ln in lines if not bullet.match(ln)]
+    if BOUNDS_HEADING in lines:  # left empty when only embeddings bullets were under it
+        h = lines.index(BOUNDS_HEADING)
+        if not any(ln.startswith("- **") for ln in lines[h + 1 : h + 3]):
+            del lines[h - 1 : h + 2]
+    failing = [_bound_line(row, data) for row in rows if row.holds is False]
+    if failing:
+        if BOUNDS_HEADING not in lines:
+            lines[at + 1 : at + 1] = ["", BOUNDS_HEADING, ""]
+        first = lines.index(BOUNDS_HEADING) + 2
+        last = first
+        while last < len(lines) and lines[last].startswith("- **"):
+            last += 1
+        lines[last:last] = failing
+    notes = _note_lines(rows)
+    if notes:
+        stop = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("## ")), None)
+        stop = len(lines) if stop is None else stop
+        while stop > at + 1 and not lines[stop - 1].strip():
+            stop -= 1
+        lines[stop:stop] = notes
+    # The details section: replace the old one (it runs to the end of the file).
+    if EMBED_HEADING in lines:
+        lines = lines[: lines.index(EMBED_HEADING)]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines += ["", *embeddings_details(data)]
     path.write_text("\n".join(lines).rstrip() + "\n")
 
 
@@ -642,6 +851,11 @@ def main() -> None:
     )
     parser.add_argument("--import-rounds", type=int, default=7)
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--only",
+        choices=("embeddings",),
+        help="measure one scenario and merge its rows into the existing --out file",
+    )
     args = parser.parse_args()
     quiet_by = time.monotonic() + args.quiet_wait
     while time.monotonic() < quiet_by and _load1() >= 0.8:
@@ -665,15 +879,26 @@ def main() -> None:
         while not langchain_ready(env) and time.monotonic() < deadline:
             log("ChatPolymodal is not importable yet; waiting")
             time.sleep(10)
-        data = measure(args, ctx, server_cpus)
+        if args.only:
+            data = measure_embeddings(args, ctx, server_cpus)
+        else:
+            data = measure(args, ctx, server_cpus)
         data["facts"] = facts
         facts["loadavg_end"] = _loadavg()
     finally:
         shutil.rmtree(pycache, ignore_errors=True)
     data["elapsed"] = time.perf_counter() - started
-    write_results(args.out, data)
     out_dir = HERE / "out"
     out_dir.mkdir(exist_ok=True)
+    if args.only:
+        merge_embeddings(args.out, data)
+        raw = {k: v for k, v in data.items() if k != "rows"}
+        raw["rows"] = [vars(r) for r in data["rows"]]
+        (out_dir / "embeddings.json").write_text(json.dumps(raw, indent=1, default=str))
+        log(f"merged the embeddings rows into {args.out} in {data['elapsed']:.0f} s")
+        sys.stdout.write("\n".join(_table_line(r) for r in data["rows"]) + "\n")
+        return
+    write_results(args.out, data)
     raw = {k: v for k, v in data.items() if k not in ("rows", "imports")}
     raw["imports"] = {k: vars(p) for k, p in data["imports"].items()}
     raw["rows"] = [vars(r) for r in data["rows"]]
@@ -702,23 +927,11 @@ def measure(args: argparse.Namespace, ctx: Ctx, server_cpus: set[int] | None) ->
         }
         stmt, baseline = IMPORT_PAIRS["import:chat"]
         chat_extra = import_extra(stmt, baseline, ctx.env)
-        for scenario in ("sequential", "stream", "async"):
+        for scenario in ("sequential", "stream", "async", "embeddings"):
             results[scenario] = run_client(ctx, server, scenario)
         rows = build_rows(probes, results)
         if not args.no_profile:
-            for row in rows:
-                if (
-                    row.holds is False
-                    and ":" in row.subject
-                    and not row.subject.startswith("import")
-                ):
-                    kind = row.subject.split(":", 1)[0]
-                    baseline = "aiohttp" if kind.startswith("async") else "floor"
-                    for target in (row.subject, f"{kind}:{baseline}"):
-                        if target not in profiles:
-                            profiles[target] = run_client(
-                                ctx, server, "profile", "--target", target, scale=ctx.scale
-                            )
+            profile_misses(ctx, server, rows, profiles)
         for row in rows:
             if row.holds is False and row.subject in IMPORT_PAIRS:
                 stmt, baseline = IMPORT_PAIRS[row.subject]
@@ -749,6 +962,8 @@ def measure(args: argparse.Namespace, ctx: Ctx, server_cpus: set[int] | None) ->
                     f"before any polymodal code) {median(layered['values']):,.0f} calls/s"
                 )
             bounds[row.subject] = text + "."
+        if row.subject.startswith("embeddings:") and row.holds is False:
+            bounds[row.subject] = embeddings_bound(results, row)
         for kind, key, unit in (
             ("sequential", "sequential_us", "µs"),
             ("stream", "stream_ms", "ms"),
@@ -775,6 +990,43 @@ def measure(args: argparse.Namespace, ctx: Ctx, server_cpus: set[int] | None) ->
         "server_kind": args.server,
         "scale": args.scale,
         "import_rounds": args.import_rounds,
+    }
+
+
+def profile_misses(ctx: Ctx, server: Server, rows: list[Row], profiles: dict[str, Any]) -> None:
+    """Profile every runtime subject that misses its target, and its baseline."""
+    for row in rows:
+        if row.holds is False and ":" in row.subject and not row.subject.startswith("import"):
+            kind = row.subject.split(":", 1)[0]
+            baseline = "aiohttp" if kind.startswith("async") else "floor"
+            for target in (row.subject, f"{kind}:{baseline}"):
+                if target not in profiles:
+                    profiles[target] = run_client(
+                        ctx, server, "profile", "--target", target, scale=ctx.scale
+                    )
+
+
+def measure_embeddings(
+    args: argparse.Namespace, ctx: Ctx, server_cpus: set[int] | None
+) -> dict[str, Any]:
+    """``--only embeddings``: the embeddings scenario (and profiles of its misses) alone."""
+    results: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
+    with Server(args.server, server_cpus, ctx.env) as server:
+        log(f"{args.server} server pid {server.pid}, embeddings at {server.embed_url}")
+        results["embeddings"] = run_client(ctx, server, "embeddings")
+        rows = embeddings_rows(results)
+        if not args.no_profile:
+            profile_misses(ctx, server, rows, profiles)
+    bounds = {row.subject: embeddings_bound(results, row) for row in rows if row.holds is False}
+    return {
+        "results": results,
+        "rows": rows,
+        "profiles": profiles,
+        "bounds": bounds,
+        "server_kind": args.server,
+        "scale": args.scale,
+        "only": "embeddings",
     }
 
 
@@ -896,6 +1148,7 @@ def build_rows(probes: dict[str, Probe], results: dict[str, Any]) -> list[Row]:
             {"core": ("≥ 2x", 2.0, False), "langchain": ("≥ 2x", 2.0, False)},
             f"async{conc}",
         )
+    rows += embeddings_rows(results)
     return rows
 
 

@@ -2,10 +2,19 @@
 
     python bench/server.py --kind raw|emulator [--cpus 1]
 
-It listens on two loopback ports, one answering every request with the same pre-serialised
-``chat.completion`` JSON and one with the same pre-serialised 2,000-chunk SSE stream, prints
-``{"json": port, "stream": port, "pid": pid, "kind": kind}`` on one line, and serves until its
-stdin closes (so it never outlives the harness).
+It listens on three loopback ports, one answering every request with the same pre-serialised
+``chat.completion`` JSON, one with the same pre-serialised 2,000-chunk SSE stream and one with
+pre-serialised OpenAI ``/v1/embeddings`` answers, prints
+``{"json": port, "stream": port, "embed": port, "pid": pid, "kind": kind}`` on one line, and
+serves until its stdin closes (so it never outlives the harness).
+
+The embeddings port reads each request's JSON body for ``encoding_format`` (``"base64"`` or
+float, OpenAI's default), the number of inputs and the position of the first one (the bench's
+texts are numbered), and answers with the pre-built bytes for that key: 2,000 x 1,536 float32
+values as base64 strings (16 MB) or as float JSON (39 MB). Each answer is built once, on the
+first request that asks for it (the warm-up calls), and then only written. This port is the
+raw server in both kinds: the emulator computes its vectors per request, which would measure
+the emulator.
 
 * ``emulator`` is ``polymodal.testing.Emulator`` with ``queue_json``/``queue_stream(repeat=True)``
   (asyncio streams, HTTP parsing, request recording off).
@@ -33,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CHAT_RESPONSE,
     HOST,
+    EmbedPool,
     dumps,
+    embed_index,
     parse_cpus,
     pin,
     stream_events,
@@ -110,6 +121,85 @@ class _Fixed(asyncio.Protocol):
         self.buf = buf
 
 
+class _Embeddings(asyncio.Protocol):
+    """Answers each ``/v1/embeddings`` request with the pre-built answer for its body's
+    ``encoding_format``, input count and first input (see the module docstring)."""
+
+    def __init__(self, answers: _EmbedAnswers) -> None:
+        self.answers = answers
+        self.buf = b""
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                break
+            head = buf[:end].lower()
+            at = head.find(b"\r\ncontent-length:")
+            length = 0
+            if at >= 0:
+                stop = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17 : stop if stop >= 0 else None])
+            total = end + 4 + length
+            if len(buf) < total:
+                break
+            body = buf[end + 4 : total]
+            buf = buf[total:]
+            assert self.transport is not None
+            self.transport.write(self.answers.get(body))
+        self.buf = buf
+
+
+class _EmbedAnswers:
+    """Full HTTP responses by (encoding_format, first input, input count), built on demand."""
+
+    def __init__(self) -> None:
+        self.pool = EmbedPool()
+        self.cache: dict[tuple[str, int, int], bytes] = {}
+
+    def get(self, body: bytes) -> bytes:
+        try:
+            request = json.loads(body)
+            inputs = request["input"]
+            inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+            fmt = "base64" if request.get("encoding_format") == "base64" else "float"
+            key = (fmt, embed_index(inputs[0]) if inputs and isinstance(inputs[0], str) else 0)
+        except (ValueError, KeyError, TypeError) as exc:
+            payload = dumps({"error": {"message": f"bench server: {exc}", "type": "invalid"}})
+            return _response(b"HTTP/1.1 400 Bad Request\r\n", payload)
+        full = (*key, len(inputs))
+        answer = self.cache.get(full)
+        if answer is None:
+            answer = _response(b"HTTP/1.1 200 OK\r\n", self.pool.response(*full))
+            self.cache[full] = answer
+        return answer
+
+
+def _response(status: bytes, body: bytes) -> bytes:
+    headers = [
+        ("content-type", "application/json"),
+        ("server", "polymodal-bench"),
+        ("content-length", str(len(body))),
+    ]
+    return _head(status, headers) + body
+
+
+async def _serve_embeddings(ready: dict[str, int]) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    answers = _EmbedAnswers()
+    server = await loop.create_server(
+        lambda: _Embeddings(answers), HOST, 0, backlog=256, reuse_address=True
+    )
+    ready["embed"] = server.sockets[0].getsockname()[1]
+    return server
+
+
 async def _serve_raw(ready: dict[str, int], stop: asyncio.Event) -> None:
     json_resp, stream_resp = raw_responses()
     loop = asyncio.get_running_loop()
@@ -120,6 +210,7 @@ async def _serve_raw(ready: dict[str, int], stop: asyncio.Event) -> None:
         )
         ready[name] = server.sockets[0].getsockname()[1]
         servers.append(server)
+    servers.append(await _serve_embeddings(ready))
     _announce(ready)
     await stop.wait()
     for server in servers:
@@ -148,6 +239,11 @@ def run_raw(ready: dict[str, int]) -> None:
 
 def run_emulator(ready: dict[str, int]) -> None:
     from polymodal.testing import Emulator
+
+    # The embeddings port stays the raw responder (module docstring), on its own thread.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    asyncio.run_coroutine_threadsafe(_serve_embeddings(ready), loop).result()
 
     emulators = []
     for name in ("json", "stream"):
