@@ -53,14 +53,11 @@ def _defaults() -> dict[str, Any]:
 class ChatStream:
     """Iterator of ``ChatCompletionChunk``; closes its connection when exhausted or closed."""
 
-    def __init__(self, events: Iterator[Any]) -> None:
-        self._events = events
+    def __init__(self, chunks: Iterator[ChatCompletionChunk]) -> None:
+        self._events = chunks  # rendered as they are decoded (``_chat.stream_chat(..., render)``)
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
-        from polymodal.openai_format import render_chunk
-
-        for event in self._events:
-            yield render_chunk(event)
+        return self._events
 
     def __enter__(self) -> ChatStream:
         return self
@@ -77,14 +74,11 @@ class ChatStream:
 class AsyncChatStream:
     """Async iterator of ``ChatCompletionChunk``."""
 
-    def __init__(self, events: AsyncIterator[Any]) -> None:
-        self._events = events
+    def __init__(self, chunks: AsyncIterator[ChatCompletionChunk]) -> None:
+        self._events = chunks  # rendered as they are decoded
 
-    async def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
-        from polymodal.openai_format import render_chunk
-
-        async for event in self._events:
-            yield render_chunk(event)
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return self._events
 
     async def __aenter__(self) -> AsyncChatStream:
         return self
@@ -115,13 +109,13 @@ def completion(
 ) -> ChatCompletion | ChatStream:
     """OpenAI-format chat completion against any supported provider (see API.md)."""
     from polymodal import _chat
-    from polymodal.openai_format import render_chat
+    from polymodal.openai_format import render_chat, render_chunk
 
     prepared = _chat.prepare_chat(
         model, messages, {**params, "stream": stream}, defaults=_defaults()
     )
     if stream:
-        return ChatStream(_chat.stream_chat(prepared))
+        return ChatStream(_chat.stream_chat(prepared, render_chunk))
     return render_chat(_chat.run_chat(prepared))
 
 
@@ -142,13 +136,13 @@ async def acompletion(
 ) -> ChatCompletion | AsyncChatStream:
     """Async twin of :func:`completion`."""
     from polymodal import _chat
-    from polymodal.openai_format import render_chat
+    from polymodal.openai_format import render_chat, render_chunk
 
     prepared = _chat.prepare_chat(
         model, messages, {**params, "stream": stream}, defaults=_defaults()
     )
     if stream:
-        return AsyncChatStream(await _chat.aopen_stream_chat(prepared))
+        return AsyncChatStream(await _chat.aopen_stream_chat(prepared, render_chunk))
     return render_chat(await _chat.arun_chat(prepared))
 
 

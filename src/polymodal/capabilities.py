@@ -38,15 +38,17 @@ def check_chat(route: Route, req: ChatRequest, *, drop_params: bool) -> None:
             req.tools, req.tool_choice, req.parallel_tool_calls = [], None, None
         if {"reasoning_effort", "thinking"} & set(droppable):
             req.reasoning_effort, req.thinking = None, None
-    kinds = {
-        ImagePart: ("image", info.supports_vision),
-        AudioPart: ("audio", info.supports_audio_input),
-        VideoPart: ("video", info.supports_video_input),
-        FilePart: ("PDF/file", info.supports_pdf_input),
-    }
+    kinds: dict[type, tuple[str, bool | None]] | None = None
     for i, msg in enumerate(req.messages):
         if not isinstance(msg.content, list):
             continue
+        if kinds is None:
+            kinds = {
+                ImagePart: ("image", info.supports_vision),
+                AudioPart: ("audio", info.supports_audio_input),
+                VideoPart: ("video", info.supports_video_input),
+                FilePart: ("PDF/file", info.supports_pdf_input),
+            }
         for j, part in enumerate(msg.content):
             kind = kinds.get(type(part))
             if kind is not None and kind[1] is False:

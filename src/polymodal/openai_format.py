@@ -20,6 +20,7 @@ from polymodal.types import (
     AudioPart,
     ChatRequest,
     ChatResult,
+    ChoiceDelta,
     FilePart,
     FunctionTool,
     ImagePart,
@@ -232,9 +233,10 @@ def parse_message(raw: Any, i: int, model: str | None = None) -> Message:
     if isinstance(raw, Message):  # already IR (the LangChain layer builds these directly)
         return raw
     where = f"messages[{i}]"
-    raw = _as_dict(raw)
-    if not isinstance(raw, Mapping):
-        raise _bad(f"{where} must be an object with 'role' and 'content'", model, where)
+    if type(raw) is not dict:
+        raw = _as_dict(raw)
+        if not isinstance(raw, Mapping):
+            raise _bad(f"{where} must be an object with 'role' and 'content'", model, where)
     role = raw.get("role")
     if role not in ROLES:
         raise _bad(
@@ -262,7 +264,11 @@ def parse_message(raw: Any, i: int, model: str | None = None) -> Message:
     name = raw.get("name")
     if name is not None and not isinstance(name, str):
         raise _bad(f"{where}.name must be a string", model, where)
-    extra = {k: v for k, v in raw.items() if k not in _MESSAGE_KEYS and v is not None}
+    extra = (
+        {}
+        if raw.keys() <= _MESSAGE_KEYS
+        else {k: v for k, v in raw.items() if k not in _MESSAGE_KEYS and v is not None}
+    )
     psf = raw.get("provider_specific_fields")
     return Message(
         role=role,
@@ -392,18 +398,21 @@ def parse_chat(model: str, messages: Any, params: Mapping[str, Any], *, drop_par
     ``model`` is the provider's model name; ``model_label`` the user's model string for messages.
     """
     label = model_label or model
-    if not isinstance(messages, list | tuple) or not messages:
+    if not isinstance(messages, (list, tuple)) or not messages:
         raise _bad("messages must be a non-empty list of message objects", label, "messages")
-    refuse_or_drop(
-        sorted(k for k in params if k not in CHAT_PARAMS),
-        model=label,
-        drop_params=drop_params,
-        reason="not a chat parameter",
-        hint="pass provider-specific fields in extra_body={...}, or drop_params=True to ignore them",
-    )
+    unknown = params.keys() - CHAT_PARAMS
+    if unknown:
+        refuse_or_drop(
+            sorted(unknown),
+            model=label,
+            drop_params=drop_params,
+            reason="not a chat parameter",
+            hint="pass provider-specific fields in extra_body={...}, or drop_params=True to "
+            "ignore them",
+        )
     for key in _NUMBER_PARAMS:
         v = params.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise _bad(f"{key} must be a number, got {v!r}", label, key)
     for key in _INT_PARAMS:
         v = params.get(key)
@@ -475,17 +484,85 @@ def parse_chat(model: str, messages: Any, params: Mapping[str, Any], *, drop_par
 
 # --------------------------------------------------------------------------- rendering
 
+# The result objects are built the way ``objects.build`` builds them (every field is given, so
+# the field set is all of them), but from dict literals in ``build``'s key order: no keyword
+# packing or merge with the defaults, which is most of ``build``'s cost on a streamed chunk.
+# The literals name exactly the fields declared below; if ``objects`` ever changes under them,
+# ``_LITERAL`` is False and ``_made`` goes through ``objects.build`` (which fills in defaults).
+_LITERAL_FIELDS: dict[type[o.OpenAIObject], set[str]] = {
+    o.Delta: {"role", "content", "tool_calls", "refusal", "reasoning_content",
+              "thinking_blocks", "annotations", "provider_specific_fields"},
+    o.StreamingChoices: {"index", "delta", "finish_reason", "logprobs"},
+    o.ChatCompletionChunk: {"id", "object", "created", "model", "choices", "usage",
+                            "system_fingerprint", "provider_specific_fields"},
+    o.ChatCompletionMessage: {"role", "content", "tool_calls", "refusal", "annotations",
+                              "reasoning_content", "thinking_blocks", "audio",
+                              "provider_specific_fields"},
+    o.Choices: {"index", "message", "finish_reason", "logprobs", "provider_specific_fields"},
+    o.ChatCompletion: {"id", "object", "created", "model", "choices", "usage",
+                       "system_fingerprint", "service_tier", "provider_specific_fields"},
+    o.Usage: {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
+              "completion_tokens_details"},
+    o.PromptTokensDetails: {"cached_tokens", "audio_tokens", "cache_creation_tokens"},
+    o.CompletionTokensDetails: {"reasoning_tokens", "audio_tokens",
+                                "accepted_prediction_tokens", "rejected_prediction_tokens"},
+}  # fmt: skip
+_new = object.__new__
+
+
+def _slot_setters() -> tuple[Any, ...] | None:
+    """The data descriptors ``object.__setattr__`` would find for the four attributes every
+    pydantic object carries (``__dict__`` and pydantic's slots), called directly: ``_made``
+    then skips four attribute lookups per object. None if any class resolves them differently."""
+    import inspect
+
+    names = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    found = []
+    for name in names:
+        descriptor = inspect.getattr_static(o.OpenAIObject, name, None)
+        setter = getattr(type(descriptor), "__set__", None)
+        if setter is None or any(
+            inspect.getattr_static(cls, name, None) is not descriptor for cls in _LITERAL_FIELDS
+        ):
+            return None
+        found.append(descriptor.__set__)
+    return tuple(found)
+
+
+_SETTERS = (
+    _slot_setters()
+    if all(set(cls.model_fields) == names for cls, names in _LITERAL_FIELDS.items())
+    else None
+)
+_LITERAL = _SETTERS is not None
+if _SETTERS is not None:
+    _set_dict, _set_fields, _set_extra, _set_private = _SETTERS
+
+
+def _made(cls: type[o.M], values: dict[str, Any]) -> o.M:
+    """``objects.build(cls, **values)`` for ``values`` that name every field of ``cls``."""
+    if not _LITERAL:  # pragma: no cover - see above
+        return o.build(cls, **values)
+    obj = _new(cls)
+    _set_dict(obj, values)
+    _set_fields(obj, set(values))
+    _set_extra(obj, {})
+    _set_private(obj, None)
+    return obj
+
 
 def _render_usage(u: Usage | None) -> o.Usage | None:
     if u is None:
         return None
     prompt_details = None
     if u.cached_tokens is not None or u.audio_prompt_tokens is not None or u.cache_creation_tokens:
-        prompt_details = o.build(
+        prompt_details = _made(
             o.PromptTokensDetails,
-            cached_tokens=u.cached_tokens,
-            audio_tokens=u.audio_prompt_tokens,
-            cache_creation_tokens=u.cache_creation_tokens,
+            {
+                "cached_tokens": u.cached_tokens,
+                "audio_tokens": u.audio_prompt_tokens,
+                "cache_creation_tokens": u.cache_creation_tokens,
+            },
         )
     completion_details = None
     if (
@@ -494,20 +571,24 @@ def _render_usage(u: Usage | None) -> o.Usage | None:
         or u.accepted_prediction_tokens is not None
         or u.rejected_prediction_tokens is not None
     ):
-        completion_details = o.build(
+        completion_details = _made(
             o.CompletionTokensDetails,
-            reasoning_tokens=u.reasoning_tokens,
-            audio_tokens=u.audio_completion_tokens,
-            accepted_prediction_tokens=u.accepted_prediction_tokens,
-            rejected_prediction_tokens=u.rejected_prediction_tokens,
+            {
+                "reasoning_tokens": u.reasoning_tokens,
+                "audio_tokens": u.audio_completion_tokens,
+                "accepted_prediction_tokens": u.accepted_prediction_tokens,
+                "rejected_prediction_tokens": u.rejected_prediction_tokens,
+            },
         )
-    return o.build(
+    return _made(
         o.Usage,
-        prompt_tokens=u.prompt_tokens,
-        completion_tokens=u.completion_tokens,
-        total_tokens=u.total_tokens,
-        prompt_tokens_details=prompt_details,
-        completion_tokens_details=completion_details,
+        {
+            "prompt_tokens": u.prompt_tokens,
+            "completion_tokens": u.completion_tokens,
+            "total_tokens": u.total_tokens,
+            "prompt_tokens_details": prompt_details,
+            "completion_tokens_details": completion_details,
+        },
     )
 
 
@@ -534,95 +615,111 @@ def render_tool_call(call: ToolCall) -> o.ChatCompletionMessageToolCall:
 def render_chat(result: ChatResult) -> o.ChatCompletion:
     choices = []
     for c in result.choices:
-        message = o.build(
+        extra = c.extra
+        message = _made(
             o.ChatCompletionMessage,
-            role="assistant",
-            content=c.content,
-            tool_calls=[render_tool_call(t) for t in c.tool_calls] or None,
-            refusal=c.refusal,
-            annotations=c.annotations or None,
-            reasoning_content=c.reasoning_content,
-            thinking_blocks=_thinking_blocks(c.reasoning),
-            audio=c.extra.get("audio"),
-            provider_specific_fields={k: v for k, v in c.extra.items() if k != "audio"} or None,
-        )
-        choice_psf = (
-            {"native_finish_reason": c.native_finish_reason} if c.native_finish_reason else None
+            {
+                "role": "assistant",
+                "content": c.content,
+                "tool_calls": [render_tool_call(t) for t in c.tool_calls] or None,
+                "refusal": c.refusal,
+                "annotations": c.annotations or None,
+                "reasoning_content": c.reasoning_content,
+                "thinking_blocks": _thinking_blocks(c.reasoning) if c.reasoning else None,
+                "audio": extra.get("audio") if extra else None,
+                "provider_specific_fields": (
+                    {k: v for k, v in extra.items() if k != "audio"} or None if extra else None
+                ),
+            },
         )
         choices.append(
-            o.build(
+            _made(
                 o.Choices,
-                index=c.index,
-                message=message,
-                finish_reason=c.finish_reason,
-                logprobs=c.logprobs,
-                provider_specific_fields=choice_psf,
+                {
+                    "index": c.index,
+                    "finish_reason": c.finish_reason,
+                    "logprobs": c.logprobs,
+                    "provider_specific_fields": (
+                        {"native_finish_reason": c.native_finish_reason}
+                        if c.native_finish_reason
+                        else None
+                    ),
+                    "message": message,
+                },
             )
         )
-    return o.build(
+    return _made(
         o.ChatCompletion,
-        id=result.id,
-        object="chat.completion",
-        created=result.created,
-        model=result.model,
-        choices=choices,
-        usage=_render_usage(result.usage),
-        system_fingerprint=result.system_fingerprint,
-        service_tier=result.service_tier,
-        provider_specific_fields=result.provider_specific_fields or None,
+        {
+            "object": "chat.completion",
+            "created": result.created,
+            "usage": _render_usage(result.usage),
+            "system_fingerprint": result.system_fingerprint,
+            "service_tier": result.service_tier,
+            "provider_specific_fields": result.provider_specific_fields or None,
+            "id": result.id,
+            "model": result.model,
+            "choices": choices,
+        },
     )
+
+
+def _render_tool_deltas(d: ChoiceDelta) -> list[o.ChoiceDeltaToolCall]:
+    return [
+        o.build(
+            o.ChoiceDeltaToolCall,
+            index=t.index,
+            id=t.id,
+            type="function" if t.id is not None else None,
+            function=o.build(o.ChoiceDeltaToolCallFunction, name=t.name, arguments=t.arguments),
+            provider_specific_fields=t.provider_fields or None,
+        )
+        for t in d.tool_calls
+    ]
 
 
 def render_chunk(event: StreamEvent) -> o.ChatCompletionChunk:
     choices = []
     for d in event.choices:
-        tool_calls = None
-        if d.tool_calls:
-            tool_calls = [
-                o.build(
-                    o.ChoiceDeltaToolCall,
-                    index=t.index,
-                    id=t.id,
-                    type="function" if t.id is not None else None,
-                    function=o.build(
-                        o.ChoiceDeltaToolCallFunction, name=t.name, arguments=t.arguments
-                    ),
-                    provider_specific_fields=t.provider_fields or None,
-                )
-                for t in d.tool_calls
-            ]
         thinking = None
         if d.reasoning_signature is not None:
             thinking = [{"type": "thinking", "thinking": d.reasoning or "",
                          "signature": d.reasoning_signature}]  # fmt: skip
-        delta = o.build(
+        delta = _made(
             o.Delta,
-            role=d.role,
-            content=d.content,
-            tool_calls=tool_calls,
-            refusal=d.refusal,
-            reasoning_content=d.reasoning,
-            thinking_blocks=thinking,
-            annotations=d.annotations or None,
-            provider_specific_fields=None,
+            {
+                "role": d.role,
+                "content": d.content,
+                "tool_calls": _render_tool_deltas(d) if d.tool_calls else None,
+                "refusal": d.refusal,
+                "reasoning_content": d.reasoning,
+                "thinking_blocks": thinking,
+                "annotations": d.annotations or None,
+                "provider_specific_fields": None,
+            },
         )
         choices.append(
-            o.build(
+            _made(
                 o.StreamingChoices,
-                index=d.index,
-                delta=delta,
-                finish_reason=d.finish_reason,
-                logprobs=d.logprobs,
+                {
+                    "index": d.index,
+                    "finish_reason": d.finish_reason,
+                    "logprobs": d.logprobs,
+                    "delta": delta,
+                },
             )
         )
-    return o.build(
+    usage = event.usage
+    return _made(
         o.ChatCompletionChunk,
-        id=event.id,
-        object="chat.completion.chunk",
-        created=event.created,
-        model=event.model,
-        choices=choices,
-        usage=_render_usage(event.usage),
-        system_fingerprint=event.system_fingerprint,
-        provider_specific_fields=event.provider_specific_fields or None,
+        {
+            "object": "chat.completion.chunk",
+            "created": event.created,
+            "usage": _render_usage(usage) if usage is not None else None,
+            "system_fingerprint": event.system_fingerprint,
+            "provider_specific_fields": event.provider_specific_fields or None,
+            "id": event.id,
+            "model": event.model,
+            "choices": choices,
+        },
     )

@@ -67,7 +67,7 @@ def _secret(value: Any, name: str) -> SecretStr | None:
     if value is None or isinstance(value, SecretStr):
         return value
     if isinstance(value, str):
-        if not value.isascii() or any(c in value for c in "\r\n"):
+        if not value.isascii() or "\r" in value or "\n" in value:
             # Never echo the value: it may be a real key with a stray character.
             raise BadRequestError(
                 f"{name} contains non-ASCII or line-break characters, which no HTTP header can "

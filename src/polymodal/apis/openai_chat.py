@@ -325,7 +325,11 @@ def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
                 )
             )
         reasoning_text = _reasoning_text(msg)
-        extra = {k: v for k, v in msg.items() if k not in _MESSAGE_FIELDS and v is not None}
+        extra = (
+            {}
+            if msg.keys() <= _MESSAGE_FIELDS
+            else {k: v for k, v in msg.items() if k not in _MESSAGE_FIELDS and v is not None}
+        )
         finish = raw.get("finish_reason")
         choices.append(
             Choice(
@@ -341,9 +345,11 @@ def decode(body: dict[str, Any], *, provider: str = "openai") -> ChatResult:
                 extra=extra,
             )
         )
-    psf: dict[str, Any] = {
-        k: v for k, v in body.items() if k not in _RESPONSE_FIELDS and v is not None
-    }
+    psf: dict[str, Any] = (
+        {}
+        if body.keys() <= _RESPONSE_FIELDS
+        else {k: v for k, v in body.items() if k not in _RESPONSE_FIELDS and v is not None}
+    )
     for i, raw in enumerate(body.get("choices") or ()):
         cfr = raw.get("content_filter_results")
         if cfr:
@@ -368,6 +374,10 @@ _CHUNK_FIELDS = frozenset(
     {"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier",
      "provider", "obfuscation"}
 )  # fmt: skip
+
+
+# Delta keys the common text chunk carries: nothing else to normalise.
+_PLAIN_DELTA = frozenset({"role", "content", "refusal"})
 
 
 class StreamDecoder:
@@ -426,21 +436,44 @@ class StreamDecoder:
         return closing
 
     def feed(self, data: dict[str, Any]) -> StreamEvent:
-        if "error" in data and not data.get("choices"):
-            err = data["error"]
-            code = err.get("code") if isinstance(err, dict) else None
-            status = code if isinstance(code, int) and 400 <= code < 600 else 500
-            raise error_from_response(status, data, provider=self.provider, model=data.get("model"))
+        choices = data.get("choices")
+        if not choices:
+            if "error" in data:
+                err = data["error"]
+                code = err.get("code") if isinstance(err, dict) else None
+                status = code if isinstance(code, int) and 400 <= code < 600 else 500
+                raise error_from_response(
+                    status, data, provider=self.provider, model=data.get("model")
+                )
+            choices = ()
         deltas: list[ChoiceDelta] = []
-        for raw in data.get("choices") or ():
+        for raw in choices:
             index = raw.get("index", 0)
             delta = raw.get("delta") or {}
+            finish = raw.get("finish_reason")
+            if not finish and delta.keys() <= _PLAIN_DELTA:
+                # The common chunk: text only (the first also names the role).
+                deltas.append(
+                    ChoiceDelta(
+                        index,
+                        delta.get("role"),
+                        delta.get("content"),
+                        None,  # reasoning
+                        None,  # reasoning_signature
+                        [],  # tool_calls
+                        [],  # annotations
+                        delta.get("refusal"),
+                        finish,
+                        raw.get("native_finish_reason") or finish,
+                        raw.get("logprobs"),
+                    )
+                )
+                continue
             calls = []
             for pos, call in enumerate(delta.get("tool_calls") or ()):
                 out = self._tool_delta(index, call, pos)
                 if out is not None:
                     calls.append(out)
-            finish = raw.get("finish_reason")
             if finish:
                 calls.extend(self._finish_calls(index))
             deltas.append(
@@ -457,15 +490,19 @@ class StreamDecoder:
                     logprobs=raw.get("logprobs"),
                 )
             )
-        psf = {k: v for k, v in data.items() if k not in _CHUNK_FIELDS and v is not None}
+        if data.keys() <= _CHUNK_FIELDS:
+            psf: dict[str, Any] = {}
+        else:
+            psf = {k: v for k, v in data.items() if k not in _CHUNK_FIELDS and v is not None}
+        usage = data.get("usage")
         return StreamEvent(
-            id=data.get("id") or "",
-            model=data.get("model") or "",
-            created=data.get("created") or 0,
-            choices=deltas,
-            usage=decode_usage(data.get("usage")),
-            system_fingerprint=data.get("system_fingerprint"),
-            provider_specific_fields=psf,
+            data.get("id") or "",
+            data.get("model") or "",
+            data.get("created") or 0,
+            deltas,
+            decode_usage(usage) if usage is not None else None,
+            data.get("system_fingerprint"),
+            psf,
         )
 
     def finish(self) -> StreamEvent | None:

@@ -160,6 +160,19 @@ def _tables() -> _Tables:
 
 
 def _packaged(key: str, raw: Mapping[str, Any]) -> ModelInfo:
+    """The packaged entry ``key`` (``raw`` is ``_tables().models[key]``), built once: the data
+    never changes and ``ModelInfo`` is frozen, so every lookup shares one object."""
+    info = _packaged_cache.get(key)
+    if info is None:
+        info = _packaged_cache[key] = _build_packaged(key, raw)
+    return info
+
+
+#: key -> ModelInfo built from the packaged data (grows to the models a process asks about).
+_packaged_cache: dict[str, ModelInfo] = {}
+
+
+def _build_packaged(key: str, raw: Mapping[str, Any]) -> ModelInfo:
     values: dict[str, Any] = {
         "key": key,
         "provider": key.split("/", 1)[0],
