@@ -62,16 +62,7 @@ class PreparedChat:
         body = self.target.api.encode(
             self.request, dialect=self.target.dialect, drop_params=self.options.drop_params
         )
-        endpoint = self.target.endpoint
-        return http.HTTPRequest(
-            "POST",
-            endpoint.url,
-            body,
-            endpoint.headers,
-            endpoint.auth,
-            provider=self.route.provider,
-            model=self.route.model,
-        )
+        return self.target.endpoint.post(body, self.route)
 
     def decode(self, body: Any) -> ChatResult:
         with _attributed(self.route):

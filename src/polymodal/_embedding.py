@@ -142,15 +142,8 @@ class PreparedEmbedding:
         ]
 
     def http_request(self, req: EmbeddingRequest) -> http.HTTPRequest:
-        endpoint = self.target.endpoint
-        return http.HTTPRequest(
-            "POST",
-            endpoint.url,
-            self.target.api.encode(req, dialect=self.target.dialect),
-            endpoint.headers,
-            endpoint.auth,
-            provider=self.route.provider,
-            model=self.route.model,
+        return self.target.endpoint.post(
+            self.target.api.encode(req, dialect=self.target.dialect), self.route
         )
 
     def decode(self, body: Any, sent: EmbeddingRequest) -> EmbeddingResult:

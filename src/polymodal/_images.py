@@ -51,15 +51,8 @@ class PreparedImages:
     target: Target
 
     def http_request(self) -> http.HTTPRequest:
-        endpoint = self.target.endpoint
-        return http.HTTPRequest(
-            "POST",
-            endpoint.url,
-            self.target.api.encode(self.request, dialect=self.target.dialect),
-            endpoint.headers,
-            endpoint.auth,
-            provider=self.route.provider,
-            model=self.route.model,
+        return self.target.endpoint.post(
+            self.target.api.encode(self.request, dialect=self.target.dialect), self.route
         )
 
     def decode(self, body: Any) -> ImageResult:

@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 from polymodal.errors import BadRequestError
+from polymodal.http import HTTPRequest
 
 if TYPE_CHECKING:
     from polymodal.options import CallOptions
@@ -30,6 +31,18 @@ class Endpoint:
     url: str
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     auth: Any = field(default=None, repr=False)  # an httpx.Auth, when auth is not a header
+
+    def post(self, body: Any, route: Route) -> HTTPRequest:
+        """A POST of ``body`` (JSON) to this endpoint, attributed to ``route`` in errors."""
+        return HTTPRequest(
+            "POST",
+            self.url,
+            body,
+            self.headers,
+            self.auth,
+            provider=route.provider,
+            model=route.model,
+        )
 
 
 @dataclass(slots=True)
