@@ -122,6 +122,18 @@ class ProviderFields(BaseModel):
         model_kwargs.update(extra)
         return {**{k: v for k, v in values.items() if k in known}, "model_kwargs": model_kwargs}
 
+    def _call_params(
+        self, request_fields: tuple[str, ...], kwargs: dict[str, Any], async_: bool
+    ) -> dict[str, Any]:
+        """Options, the set ``request_fields`` and per-call ``kwargs`` (which win), unset left out."""
+        params = self._option_params(async_)
+        for name in request_fields:
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
+        params.update(kwargs)
+        return {k: v for k, v in params.items() if v is not None}
+
     def _option_params(self, async_: bool) -> dict[str, Any]:
         """Call options and ``model_kwargs`` as core keyword arguments (unset ones left out)."""
         params: dict[str, Any] = {}

@@ -89,15 +89,6 @@ class PolymodalImageGenerator(RunnableSerializable[str, ImageBlocks], ProviderFi
 
     # -- the call --------------------------------------------------------------------------
 
-    def _params(self, kwargs: dict[str, Any], async_: bool) -> dict[str, Any]:
-        params = self._option_params(async_)
-        for name in _REQUEST_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                params[name] = value
-        params.update(kwargs)
-        return {k: v for k, v in params.items() if v is not None}
-
     def _prepare(self, prompt: Any, kwargs: dict[str, Any], async_: bool) -> Any:
         from polymodal._images import prepare_images
 
@@ -105,7 +96,7 @@ class PolymodalImageGenerator(RunnableSerializable[str, ImageBlocks], ProviderFi
         model = kwargs.pop("model", None) or self.model
         text = prompt_text(prompt, "prompt")
         try:
-            return prepare_images(text, model, self._params(kwargs, async_))
+            return prepare_images(text, model, self._call_params(_REQUEST_FIELDS, kwargs, async_))
         except PolymodalError as exc:
             raise lc_error(exc) from exc.__cause__
 

@@ -87,15 +87,6 @@ class PolymodalSpeech(RunnableSerializable[str, AudioBlock], ProviderFields):
 
     # -- the call --------------------------------------------------------------------------
 
-    def _params(self, kwargs: dict[str, Any], async_: bool) -> dict[str, Any]:
-        params = self._option_params(async_)
-        for name in _REQUEST_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                params[name] = value
-        params.update(kwargs)
-        return {k: v for k, v in params.items() if v is not None}
-
     def _prepare(self, text: Any, kwargs: dict[str, Any], async_: bool) -> Any:
         from polymodal._speech import prepare_speech
 
@@ -103,7 +94,7 @@ class PolymodalSpeech(RunnableSerializable[str, AudioBlock], ProviderFields):
         model = kwargs.pop("model", None) or self.model
         spoken = prompt_text(text, "text")
         try:
-            return prepare_speech(model, spoken, self._params(kwargs, async_))
+            return prepare_speech(model, spoken, self._call_params(_REQUEST_FIELDS, kwargs, async_))
         except PolymodalError as exc:
             raise lc_error(exc) from exc.__cause__
 
